@@ -1,0 +1,56 @@
+# Two commands matter: `make run` (the server on the embedded default) and
+# `make test` (the whole suite). Both install what they need themselves.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test install system-deps web web-deps lint typecheck pytest web-test bench cluster clean
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.lock
+	$(PY) -m pip install -q --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+web/node_modules/.package-lock.json: web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	touch $@
+
+web-deps: web/node_modules/.package-lock.json
+
+web: web-deps
+	cd web && npm run build
+
+run: install web
+	$(VENV)/bin/switchboard serve --host $(HOST) --port $(PORT)
+
+# Debian packages the tests drive for real: redis, PostgreSQL, nginx, Chromium.
+system-deps:
+	@scripts/system-deps.sh
+
+lint: install
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
+
+typecheck: install
+	$(VENV)/bin/mypy
+
+web-test: web-deps
+	cd web && npm test && npm run typecheck
+
+pytest: install system-deps web
+	$(VENV)/bin/pytest
+
+test: install system-deps lint typecheck web-test pytest
+
+bench: install
+	$(PY) -m bench.run
+
+clean:
+	rm -rf $(VENV) web/node_modules src/switchboard/static .pytest_cache .mypy_cache .ruff_cache

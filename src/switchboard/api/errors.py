@@ -1,0 +1,42 @@
+"""The one place an exception becomes an HTTP error response. No tracebacks leave."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+from switchboard.errors import AppError
+
+log = logging.getLogger("switchboard.http")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def _app_error(_request: Request, exc: AppError) -> JSONResponse:
+        return JSONResponse({"detail": exc.message, "code": exc.code}, status_code=exc.status)
+
+    async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("database unavailable: %s %s: %s", request.method, request.url.path, exc)
+        return JSONResponse(
+            {"detail": "database unavailable, try again", "code": "unavailable"}, status_code=503
+        )
+
+    app.add_exception_handler(OperationalError, _unavailable)
+    app.add_exception_handler(PoolTimeoutError, _unavailable)
+    app.add_exception_handler(OSError, _unavailable)
+
+    @app.exception_handler(DBAPIError)
+    async def _dbapi(request: Request, exc: DBAPIError) -> JSONResponse:
+        if exc.connection_invalidated:
+            return await _unavailable(request, exc)
+        log.exception("database error: %s %s", request.method, request.url.path)
+        return JSONResponse({"detail": "internal error", "code": "internal"}, status_code=500)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error: %s %s", request.method, request.url.path)
+        return JSONResponse({"detail": "internal error", "code": "internal"}, status_code=500)

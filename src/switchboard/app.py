@@ -1,0 +1,120 @@
+"""`create_app(settings)`: the HTTP API and the Socket.IO server on one ASGI app.
+
+    SocketIOMount ── /socket.io/* ──> origin check ──> RealtimeServer (python-socketio)
+                 └── everything else ──> FastAPI (API routes, /healthz, /metrics, the web page)
+
+Each call builds a fresh, independent app: nothing is module-level, so tests
+can run two in one process.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import Receive, Scope, Send
+
+from switchboard.api import system
+from switchboard.api.errors import install_error_handlers
+from switchboard.api.origin import OriginPolicy, SocketIOMount
+from switchboard.auth import routes as auth_routes
+from switchboard.auth.tokens import TokenService
+from switchboard.auth.users import UserService
+from switchboard.chat.namespace import ChatNamespace
+from switchboard.config import Settings, load_settings
+from switchboard.context import AppContext
+from switchboard.metrics import Metrics
+from switchboard.notifications.namespace import NotificationsNamespace
+from switchboard.realtime.facade import Realtime
+from switchboard.realtime.server import RealtimeServer
+from switchboard.storage.database import Database
+from switchboard.storage.migrate import upgrade_database
+
+log = logging.getLogger("switchboard")
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+_NOT_BUILT = """<!doctype html><meta charset="utf-8"><title>Switchboard</title>
+<h1>Switchboard is running</h1>
+<p>The web page has not been built. Run <code>make run</code> (it builds <code>web/</code>),
+or use the HTTP API under <code>/api</code> and Socket.IO at <code>/socket.io/</code>.</p>"""
+
+
+class SwitchboardApp:
+    """The ASGI application `switchboard serve` runs."""
+
+    def __init__(self, ctx: AppContext, http: FastAPI, rt: RealtimeServer, policy: OriginPolicy) -> None:
+        self.ctx = ctx
+        self.http = http
+        self.rt = rt
+        self._mount = SocketIOMount(http, rt.sio.handle_request, policy)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._mount(scope, receive, send)
+
+    async def drain(self) -> None:
+        """Begin a graceful stop: tell every client to reconnect (elsewhere)."""
+        await self.rt.drain()
+
+
+def create_app(settings: Settings | None = None) -> SwitchboardApp:
+    settings = settings or load_settings()
+    db = Database(settings)
+    tokens = TokenService(settings.resolved_jwt_secret(), settings.token_ttl_seconds)
+    metrics = Metrics()
+    realtime = Realtime()
+    ctx = AppContext(
+        settings=settings,
+        db=db,
+        tokens=tokens,
+        metrics=metrics,
+        realtime=realtime,
+        users=UserService(db),
+    )
+    rt = RealtimeServer(
+        settings, tokens, metrics, allowed_origins=settings.cors_origins or None
+    )
+    rt.register(ChatNamespace(rt))
+    rt.register(NotificationsNamespace(rt))
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await upgrade_database(db)
+        realtime.bind(rt)
+        log.info("switchboard started", extra={"database": db.dialect})
+        try:
+            yield
+        finally:
+            realtime.unbind()
+            await rt.close()
+            await db.dispose()
+
+    http = FastAPI(title="Switchboard", version="0.1.0", lifespan=lifespan)
+    http.state.ctx = ctx
+    install_error_handlers(http)
+    if settings.cors_origins:
+        http.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=True,
+            allow_methods=["*"],
+            allow_headers=["*"],
+        )
+    http.include_router(system.router)
+    http.include_router(auth_routes.router)
+
+    if (STATIC_DIR / "index.html").exists():
+        http.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="web")
+    else:
+
+        @http.get("/", include_in_schema=False)
+        async def _index() -> HTMLResponse:
+            return HTMLResponse(_NOT_BUILT)
+
+    return SwitchboardApp(ctx, http, rt, OriginPolicy(settings.cors_origins))

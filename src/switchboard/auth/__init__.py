@@ -1,0 +1,1 @@
+"""Authentication: users, password hashes, JWTs, and the HTTP routes that issue them."""

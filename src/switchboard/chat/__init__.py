@@ -1,0 +1,1 @@
+"""Chat: conversations, stored messages, typing, read receipts, presence events."""

@@ -1,0 +1,122 @@
+"""The `switchboard` command: serve, migrate, and operator tools.
+
+Subcommands register in `COMMANDS`; each module that adds one (notify, chat,
+tail-notifications) exposes `add_parser(subparsers)` returning its handler.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from switchboard.config import Settings, load_settings
+from switchboard.errors import ConfigError
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from switchboard.app import create_app
+    from switchboard.logs import configure_logging
+
+    settings = load_settings()
+    configure_logging(settings.log_level, settings.log_json or settings.env == "production")
+    app = create_app(settings)
+
+    class _DrainingServer(uvicorn.Server):
+        """On SIGTERM: stop accepting, tell clients to reconnect elsewhere, then stop."""
+
+        async def shutdown(self, sockets: Any = None) -> None:
+            for server in self.servers:
+                server.close()
+            try:
+                await asyncio.wait_for(app.drain(), timeout=settings.shutdown_grace_seconds)
+            except TimeoutError:
+                pass
+            await super().shutdown(sockets)
+
+    config = uvicorn.Config(
+        app,
+        host=args.host,
+        port=args.port,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+        forwarded_allow_ips=args.forwarded_allow_ips,
+        timeout_graceful_shutdown=max(1, int(settings.shutdown_grace_seconds)),
+        ws_max_size=settings.max_http_buffer_size,
+        lifespan="on",
+    )
+    server = _DrainingServer(config)
+    server.run()
+    return 0
+
+
+async def _migrate_async(settings: Settings) -> None:
+    from switchboard.storage.database import Database
+    from switchboard.storage.migrate import upgrade_database
+
+    db = Database(settings)
+    try:
+        await upgrade_database(db)
+    finally:
+        await db.dispose()
+
+
+def _migrate(_args: argparse.Namespace) -> int:
+    asyncio.run(_migrate_async(load_settings()))
+    print("database is at the latest schema")
+    return 0
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
+    parser = argparse.ArgumentParser(
+        prog="switchboard", description="Real-time layer: HTTP API + Socket.IO on one port."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    handlers: dict[str, Command] = {}
+
+    serve = sub.add_parser("serve", help="run the server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        default="127.0.0.1",
+        help="proxies whose X-Forwarded-* headers are trusted (default: 127.0.0.1)",
+    )
+    handlers["serve"] = _serve
+
+    sub.add_parser("migrate", help="apply database migrations")
+    handlers["migrate"] = _migrate
+
+    for register in _extra_commands():
+        name, handler = register(sub)
+        handlers[name] = handler
+    return parser, handlers
+
+
+def _extra_commands() -> list[Callable[[Any], tuple[str, Command]]]:
+    """Subcommands contributed by domain modules (kept out of this file's imports)."""
+    return []
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser, handlers = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return handlers[args.command](args)
+    except ConfigError as exc:
+        print(f"switchboard: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""Settings: one validated object, read from the environment (or `.env`) at start.
+
+Every variable of the SPEC's table lives here with its default. A wrong value
+fails at start with one clear line (see `load_settings`), never later.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+from switchboard.errors import ConfigError
+
+_SECRET_FILE = "jwt_secret"
+
+
+class Settings(BaseSettings):
+    """Runtime configuration. Field `x` is read from `SWITCHBOARD_X`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SWITCHBOARD_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    env: Literal["development", "production", "test"] = "development"
+    database_url: str = "sqlite+aiosqlite:///./switchboard.db"
+    redis_url: str | None = None
+    jwt_secret: str | None = None
+    token_ttl_seconds: int = Field(default=604800, gt=0)
+    api_key: str | None = None
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    recovery_seconds: int = Field(default=120, ge=0)
+    rate_limit: float = Field(default=20, ge=0)
+    max_message_chars: int = Field(default=4000, gt=0)
+    max_queue: int = Field(default=1000, gt=0)
+
+    # Beyond the SPEC's table: operational knobs with production-sane defaults.
+    data_dir: Path = Path("./data")
+    cookie_secure: bool = False
+    connect_timeout_seconds: float = Field(default=10.0, gt=0)
+    max_http_buffer_size: int = Field(default=1_000_000, gt=0)
+    db_pool_size: int = Field(default=10, gt=0)
+    db_max_overflow: int = Field(default=20, ge=0)
+    log_level: str = "INFO"
+    log_json: bool = False
+    shutdown_grace_seconds: float = Field(default=10.0, ge=0)
+    notification_retention_days: int = Field(default=30, ge=0)
+    scheduler_interval_seconds: float = Field(default=1.0, gt=0)
+    node_id: str | None = None
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [o.strip().rstrip("/") for o in value.split(",") if o.strip()]
+        return value
+
+    @field_validator("api_key", "jwt_secret", "redis_url", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def resolved_jwt_secret(self) -> str:
+        """The HS256 key: configured, or generated once per data dir outside production."""
+        if self.jwt_secret:
+            return self.jwt_secret
+        if self.env == "production":
+            raise ConfigError(
+                "SWITCHBOARD_JWT_SECRET is required when SWITCHBOARD_ENV=production; "
+                "set it to a long random string (e.g. `openssl rand -hex 32`)."
+            )
+        path = self.data_dir / _SECRET_FILE
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        secret = secrets.token_urlsafe(48)
+        # Written with owner-only permissions: it signs every session.
+        path.touch(mode=0o600)
+        path.write_text(secret)
+        return secret
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build Settings from the environment, turning validation errors into one line."""
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise ConfigError(
+            f"invalid setting SWITCHBOARD_{field.upper()}: {first['msg']}"
+        ) from None
+    if settings.env == "production" and not settings.jwt_secret:
+        settings.resolved_jwt_secret()  # raises the clear ConfigError
+    return settings

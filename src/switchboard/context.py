@@ -1,0 +1,25 @@
+"""`AppContext`: the objects one app instance shares between HTTP, sockets and jobs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from switchboard.auth.tokens import TokenService
+from switchboard.auth.users import UserService
+from switchboard.config import Settings
+from switchboard.metrics import Metrics
+from switchboard.realtime.facade import Realtime
+from switchboard.storage.database import Database
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    db: Database
+    tokens: TokenService
+    metrics: Metrics
+    realtime: Realtime
+    users: UserService
+    # Domain services register themselves here by name (see app.py).
+    services: dict[str, Any] = field(default_factory=dict)

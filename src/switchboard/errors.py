@@ -1,0 +1,118 @@
+"""One exception tree for Switchboard.
+
+    SwitchboardError
+    ├── ConfigError                 bad or missing setting; the server refuses to start
+    ├── RealtimeNotStartedError     the emit facade was used before the server started
+    ├── AuthError (code)            a token was refused
+    │   ├── MissingTokenError       code "missing_token"
+    │   ├── InvalidTokenError       code "invalid_token"
+    │   └── TokenExpiredError       code "token_expired"
+    └── AppError (code, status)     a request was refused; maps to the SPEC's error ack
+        ├── InvalidPayloadError     "invalid_payload" (HTTP 422)
+        ├── ForbiddenError          "forbidden"       (HTTP 403)
+        ├── NotFoundError           "not_found"       (HTTP 404)
+        ├── ConflictError           "conflict"        (HTTP 409, HTTP only)
+        ├── TooLargeError           "too_large"       (HTTP 413)
+        ├── RateLimitedError        "rate_limited"    (HTTP 429)
+        ├── UnavailableError        "unavailable"     (HTTP 503, a backing service is down)
+        └── InternalError           "internal"        (HTTP 500)
+
+`AppError.to_ack()` is the only place an error becomes a socket ack, and the
+HTTP layer's exception handler the only place it becomes a response.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class SwitchboardError(Exception):
+    """Base of every error Switchboard raises on purpose."""
+
+
+class ConfigError(SwitchboardError):
+    """A setting is missing or invalid; the message is one line for the operator."""
+
+
+class RealtimeNotStartedError(SwitchboardError):
+    """The realtime facade was used before the server started (or after it stopped)."""
+
+
+class AuthError(SwitchboardError):
+    code: ClassVar[str] = "invalid_token"
+
+    def __init__(self, message: str = "unauthorized") -> None:
+        super().__init__(message)
+
+
+class MissingTokenError(AuthError):
+    code = "missing_token"
+
+
+class InvalidTokenError(AuthError):
+    code = "invalid_token"
+
+
+class TokenExpiredError(AuthError):
+    code = "token_expired"
+
+
+class AppError(SwitchboardError):
+    code: ClassVar[str] = "internal"
+    status: ClassVar[int] = 500
+    default_message: ClassVar[str] = "internal error"
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message or self.default_message
+        super().__init__(self.message)
+
+    def to_ack(self) -> dict[str, Any]:
+        return {"ok": False, "error": {"code": self.code, "message": self.message}}
+
+
+class InvalidPayloadError(AppError):
+    code = "invalid_payload"
+    status = 422
+    default_message = "invalid payload"
+
+
+class ForbiddenError(AppError):
+    code = "forbidden"
+    status = 403
+    default_message = "forbidden"
+
+
+class NotFoundError(AppError):
+    code = "not_found"
+    status = 404
+    default_message = "not found"
+
+
+class ConflictError(AppError):
+    code = "conflict"
+    status = 409
+    default_message = "conflict"
+
+
+class TooLargeError(AppError):
+    code = "too_large"
+    status = 413
+    default_message = "too large"
+
+
+class RateLimitedError(AppError):
+    code = "rate_limited"
+    status = 429
+    default_message = "rate limited: slow down"
+
+
+class UnavailableError(AppError):
+    code = "unavailable"
+    status = 503
+    default_message = "a backing service is unavailable; try again"
+
+
+class InternalError(AppError):
+    code = "internal"
+    status = 500
+    default_message = "internal error"

@@ -1,0 +1,81 @@
+"""Prometheus metrics, one registry per app (two apps in one process stay apart)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+__all__ = ["CONTENT_TYPE_LATEST", "Metrics"]
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.connected_sockets = Gauge(
+            "switchboard_connected_sockets", "Connected sockets", ["namespace"], registry=r
+        )
+        self.online_users = Gauge(
+            "switchboard_online_users", "Users with at least one socket on this node", registry=r
+        )
+        self.events_in = Counter(
+            "switchboard_events_in_total", "Client events received", ["namespace", "event"], registry=r
+        )
+        self.events_out = Counter(
+            "switchboard_events_out_total", "Broadcasts sent", ["namespace", "event"], registry=r
+        )
+        self.fanout = Histogram(
+            "switchboard_emit_fanout",
+            "Recipients per broadcast on this node",
+            buckets=(0, 1, 2, 5, 10, 50, 100, 500, 1000, 5000, 10000),
+            registry=r,
+        )
+        self.latency = Histogram(
+            "switchboard_handler_seconds",
+            "Event handler latency",
+            ["namespace", "event"],
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+            registry=r,
+        )
+        self.rate_limited_events = Counter(
+            "switchboard_rate_limited_total", "Events refused by the rate limit", ["namespace"], registry=r
+        )
+        self.slow_consumers = Counter(
+            "switchboard_slow_consumer_disconnects_total",
+            "Sockets disconnected for falling behind",
+            registry=r,
+        )
+        self.recovery_attempts = Counter(
+            "switchboard_recovery_attempts_total", "Connection state recovery attempts", registry=r
+        )
+        self.recovery_successes = Counter(
+            "switchboard_recovery_successes_total", "Successful connection state recoveries", registry=r
+        )
+
+    def socket_connected(self, namespace: str) -> None:
+        self.connected_sockets.labels(namespace).inc()
+
+    def socket_disconnected(self, namespace: str) -> None:
+        self.connected_sockets.labels(namespace).dec()
+
+    def online_users_changed(self, delta: int) -> None:
+        self.online_users.inc(delta)
+
+    def event_in(self, namespace: str, event: str) -> None:
+        self.events_in.labels(namespace, event[:64]).inc()
+
+    def event_out(self, namespace: str, event: str, recipients: int) -> None:
+        self.events_out.labels(namespace, event).inc()
+        self.fanout.observe(recipients)
+
+    def handler_latency(self, namespace: str, event: str, seconds: float) -> None:
+        self.latency.labels(namespace, event[:64]).observe(seconds)
+
+    def rate_limited(self, namespace: str) -> None:
+        self.rate_limited_events.labels(namespace).inc()
+
+    def slow_consumer(self) -> None:
+        self.slow_consumers.inc()
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

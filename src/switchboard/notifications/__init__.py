@@ -1,0 +1,1 @@
+"""Notifications: stored, pushed to `user:{id}`, counted, scheduled."""

@@ -1,0 +1,254 @@
+"""Everything that reaches into python-socketio / python-engineio internals.
+
+Written against python-socketio 5.18.1 and python-engineio 4.15.1, pinned
+exactly in pyproject.toml: re-read this module before moving either pin.
+
+What it changes, and why:
+- `_handle_connect`: a refused namespace gets a CONNECT_ERROR whose payload is
+  an object with a `message` (the library sends a bare string, which leaves
+  socket.io-client's `err.message` undefined); the namespace handler gets two
+  hooks, `authenticate` (before CONNECT is sent, may add fields to the CONNECT
+  answer) and `connected` (after the client has its CONNECT), so that work a
+  client must see after `connect` (first events, presence) is ordered right.
+- `_handle_eio_connect`: only the few handshake headers we read are kept per
+  connection, not the whole ASGI scope (memory per connection), and an
+  Engine.IO session that joins no namespace within the connect timeout is
+  closed, as Socket.IO's `connectTimeout` does.
+- `FanoutManager.emit`: a broadcast is encoded once and put straight on each
+  recipient's Engine.IO queue, instead of one `asyncio.Task` per recipient;
+  a recipient whose queue is past `max_queue` is disconnected (slow consumer).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any, Protocol
+
+import engineio
+import socketio
+from engineio import packet as eio_packet
+from socketio import packet as sio_packet
+
+from switchboard.types import EioSid, Sid
+
+log = logging.getLogger("switchboard.realtime")
+
+# The handshake headers Switchboard reads after the handshake; nothing else is kept.
+_KEPT_ENVIRON_KEYS = ("HTTP_COOKIE", "REMOTE_ADDR", "HTTP_USER_AGENT", "HTTP_X_FORWARDED_FOR")
+
+
+def slim_environ(environ: Mapping[str, Any]) -> dict[str, Any]:
+    slim = {k: environ[k] for k in _KEPT_ENVIRON_KEYS if k in environ}
+    scope = environ.get("asgi.scope")
+    if "REMOTE_ADDR" not in slim and isinstance(scope, dict):
+        client = scope.get("client")
+        if client:
+            slim["REMOTE_ADDR"] = client[0]
+    return slim
+
+
+class ConnectHooks(Protocol):
+    """What a namespace handler implements to take part in the CONNECT handshake."""
+
+    async def authenticate(
+        self, sid: Sid, environ: Mapping[str, Any], auth: object
+    ) -> dict[str, Any]:
+        """Accept (returning extra CONNECT fields) or raise ConnectionRefusedError."""
+        ...
+
+    async def connected(self, sid: Sid) -> None:
+        """The client has its CONNECT answer; the socket is fully connected."""
+        ...
+
+
+class _PreEncodedPacket(eio_packet.Packet):  # type: ignore[misc]
+    """An Engine.IO packet encoded once and shared by every recipient of a broadcast."""
+
+    def __init__(self, encoded: str | bytes, binary: bool) -> None:
+        super().__init__(eio_packet.MESSAGE, encoded)
+        self._encoded: str | bytes = encoded if binary else "4" + encoded  # type: ignore[operator]
+
+    def encode(self, b64: bool = False) -> Any:
+        if b64 and isinstance(self._encoded, bytes):
+            return super().encode(b64=True)
+        return self._encoded
+
+
+class FanoutManager(socketio.AsyncManager):  # type: ignore[misc]
+    """The in-process client manager with a fast, bounded broadcast path."""
+
+    def __init__(self, max_queue: int) -> None:
+        super().__init__()
+        self.max_queue = max_queue
+        self.on_overflow: Callable[[EioSid], None] = lambda _eio_sid: None
+
+    def encode_event(self, namespace: str, data: list[Any]) -> list[_PreEncodedPacket]:
+        pkt = self.server.packet_class(sio_packet.EVENT, namespace=namespace, data=data)
+        encoded = pkt.encode()
+        parts = encoded if isinstance(encoded, list) else [encoded]
+        return [_PreEncodedPacket(p, isinstance(p, bytes)) for p in parts]
+
+    def deliver(
+        self, packets: list[_PreEncodedPacket], recipients: Iterable[tuple[Sid, EioSid]]
+    ) -> int:
+        """Queue pre-encoded packets for each recipient; returns how many got them."""
+        sockets = self.server.eio.sockets
+        limit = self.max_queue
+        count = 0
+        for _sid, eio_sid in recipients:
+            sock = sockets.get(eio_sid)
+            if sock is None or sock.closing or sock.closed:
+                continue
+            queue = sock.queue
+            if queue.qsize() >= limit:
+                self.on_overflow(eio_sid)
+                continue
+            for p in packets:
+                queue.put_nowait(p)
+            count += 1
+        return count
+
+    def recipients(
+        self, namespace: str, room: str | list[str] | None, skip_sid: Any
+    ) -> list[tuple[Sid, EioSid]]:
+        ns = self.rooms.get(namespace)
+        if not ns:
+            return []
+        if skip_sid is None:
+            skip: set[Any] = set()
+        elif isinstance(skip_sid, list | tuple | set):
+            skip = set(skip_sid)
+        else:
+            skip = {skip_sid}
+        if room is None or isinstance(room, str):
+            members = ns.get(room)
+            if not members:
+                return []
+            return [(s, e) for s, e in members.items() if s not in skip and s is not None]
+        seen: dict[Sid, EioSid] = {}
+        for r in room:
+            members = ns.get(r)
+            if members:
+                seen.update(members)
+        return [(s, e) for s, e in seen.items() if s not in skip]
+
+    async def emit(
+        self,
+        event: str,
+        data: Any,
+        namespace: str,
+        room: Any = None,
+        skip_sid: Any = None,
+        callback: Any = None,
+        to: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        if callback is not None:
+            await super().emit(
+                event, data, namespace, room=room, skip_sid=skip_sid, callback=callback, to=to
+            )
+            return
+        args = list(data) if isinstance(data, tuple) else ([] if data is None else [data])
+        recipients = self.recipients(namespace, to or room, skip_sid)
+        if recipients:
+            self.deliver(self.encode_event(namespace, [event, *args]), recipients)
+
+
+AfterConnect = Callable[[Sid], Awaitable[None]]
+
+
+class SocketIOServer(socketio.AsyncServer):  # type: ignore[misc]
+    """python-socketio's AsyncServer with Switchboard's handshake rules."""
+
+    def __init__(self, *, connect_timeout: float, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._connect_timeout = connect_timeout
+        self._connect_deadlines: dict[str, asyncio.TimerHandle] = {}
+
+    # -- Engine.IO session lifecycle -------------------------------------------------
+
+    async def _handle_eio_connect(self, eio_sid: str, environ: Mapping[str, Any]) -> None:
+        await super()._handle_eio_connect(eio_sid, slim_environ(environ))
+        loop = asyncio.get_running_loop()
+        self._connect_deadlines[eio_sid] = loop.call_later(
+            self._connect_timeout, self._connect_deadline_passed, eio_sid
+        )
+
+    def _connect_deadline_passed(self, eio_sid: str) -> None:
+        self._connect_deadlines.pop(eio_sid, None)
+        log.info("closing engine.io session %s: no namespace joined in time", eio_sid)
+        task = asyncio.ensure_future(self.eio.disconnect(eio_sid))
+        _background.add(task)
+        task.add_done_callback(_background.discard)
+
+    def _namespace_joined(self, eio_sid: str) -> None:
+        handle = self._connect_deadlines.pop(eio_sid, None)
+        if handle is not None:
+            handle.cancel()
+
+    async def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
+        self._namespace_joined(eio_sid)
+        await super()._handle_eio_disconnect(eio_sid, reason)
+
+    # -- Socket.IO CONNECT -------------------------------------------------------------
+
+    async def _refuse(self, eio_sid: str, namespace: str, payload: dict[str, Any]) -> None:
+        await self._send_packet(
+            eio_sid, self.packet_class(sio_packet.CONNECT_ERROR, data=payload, namespace=namespace)
+        )
+
+    async def _handle_connect(self, eio_sid: str, namespace: str | None, data: Any) -> None:
+        namespace = namespace or "/"
+        handler: ConnectHooks | None = self.namespace_handlers.get(namespace)
+        if handler is None:
+            await self._refuse(eio_sid, namespace, {"message": "Invalid namespace"})
+            return
+        sid = await self.manager.pre_connect(eio_sid, namespace)
+        if sid is None:
+            await self._refuse(eio_sid, namespace, {"message": "Already connected"})
+            return
+        try:
+            extra = await handler.authenticate(sid, self.environ.get(eio_sid, {}), data)
+        except socketio.exceptions.ConnectionRefusedError as exc:
+            await self._refuse(eio_sid, namespace, exc.error_args)
+            await self.manager.disconnect(sid, namespace, ignore_queue=True)
+            return
+        except Exception:
+            log.exception("connect handler failed", extra={"namespace": namespace, "sid": sid})
+            await self._refuse(eio_sid, namespace, {"message": "internal error"})
+            await self.manager.disconnect(sid, namespace, ignore_queue=True)
+            return
+        await self._send_packet(
+            eio_sid,
+            self.packet_class(sio_packet.CONNECT, {"sid": sid, **extra}, namespace=namespace),
+        )
+        await self.manager.connect(sid, namespace)
+        self._namespace_joined(eio_sid)
+        await handler.connected(sid)
+
+    def _engineio_server_class(self) -> type[engineio.AsyncServer]:
+        return engineio.AsyncServer
+
+
+_background: set[asyncio.Future[Any]] = set()
+
+
+def eio_socket_count(server: SocketIOServer) -> int:
+    return len(server.eio.sockets)
+
+
+async def close_transports(server: SocketIOServer) -> None:
+    """Close every Engine.IO session with a transport close, so clients reconnect.
+
+    A Socket.IO DISCONNECT would tell socket.io-client not to reconnect; an
+    Engine.IO CLOSE looks like a lost transport, which it retries (elsewhere,
+    behind a load balancer) — what a rolling restart needs.
+    """
+    sockets = list(server.eio.sockets.values())
+    if sockets:
+        await asyncio.gather(
+            *(s.close(wait=False, abort=False, reason="server shutting down") for s in sockets),
+            return_exceptions=True,
+        )

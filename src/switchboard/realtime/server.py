@@ -1,0 +1,137 @@
+"""`RealtimeServer`: the Socket.IO server and everything a socket touches.
+
+It wires python-socketio (through `_sio_internals`) to Switchboard's parts:
+token checks, presence, the emitter, metrics. One instance per app; no
+module-level state, so two apps in one process stay apart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+from switchboard.auth.tokens import TokenService
+from switchboard.config import Settings
+from switchboard.metrics import Metrics
+from switchboard.realtime import _sio_internals
+from switchboard.realtime.emitter import Emitter
+from switchboard.realtime.namespace import SocketNamespace
+from switchboard.realtime.presence import LocalPresence, PresenceStore
+from switchboard.types import EioSid, Sid, UserId
+
+log = logging.getLogger("switchboard.realtime")
+
+PresenceListener = Callable[[UserId, bool], Awaitable[None]]
+
+
+class RealtimeServer:
+    def __init__(
+        self,
+        settings: Settings,
+        tokens: TokenService,
+        metrics: Metrics,
+        *,
+        allowed_origins: list[str] | None,
+        presence: PresenceStore | None = None,
+        client_manager: Any | None = None,
+    ) -> None:
+        self.settings = settings
+        self.tokens = tokens
+        self.metrics = metrics
+        self.presence: PresenceStore = presence or LocalPresence()
+        manager = client_manager or _sio_internals.FanoutManager(settings.max_queue)
+        manager.on_overflow = self._on_overflow
+        self.sio = _sio_internals.SocketIOServer(
+            connect_timeout=settings.connect_timeout_seconds,
+            async_mode="asgi",
+            client_manager=manager,
+            # Origins are enforced (with a 403) by switchboard.http.origin before
+            # a request reaches Engine.IO; this list only drives CORS headers.
+            cors_allowed_origins=allowed_origins if allowed_origins is not None else [],
+            cors_credentials=True,
+            max_http_buffer_size=settings.max_http_buffer_size,
+            ping_interval=25,
+            ping_timeout=20,
+            logger=False,
+            engineio_logger=False,
+        )
+        self.emitter = Emitter(self.sio)
+        self.namespaces: dict[str, SocketNamespace] = {}
+        self._presence_listeners: list[PresenceListener] = []
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # -- wiring ----------------------------------------------------------------------
+
+    def register(self, namespace: SocketNamespace) -> None:
+        self.namespaces[namespace.name] = namespace
+        self.sio.register_namespace(namespace)
+
+    def on_presence_change(self, listener: PresenceListener) -> None:
+        """Call `listener(user_id, online)` when a user's first socket connects or last leaves."""
+        self._presence_listeners.append(listener)
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """Run a background task that is kept alive and whose failure is logged."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background task failed", exc_info=task.exception())
+
+    # -- socket lifecycle (called by SocketNamespace) ----------------------------------
+
+    async def socket_connected(self, namespace: str, sid: Sid, user_id: UserId) -> None:
+        self.metrics.socket_connected(namespace)
+        if await self.presence.add(user_id, sid):
+            await self._presence_changed(user_id, True)
+
+    async def socket_disconnected(self, namespace: str, sid: Sid, user_id: UserId) -> None:
+        self.metrics.socket_disconnected(namespace)
+        if await self.presence.remove(user_id, sid):
+            await self._presence_changed(user_id, False)
+
+    async def _presence_changed(self, user_id: UserId, online: bool) -> None:
+        self.metrics.online_users_changed(+1 if online else -1)
+        for listener in self._presence_listeners:
+            try:
+                await listener(user_id, online)
+            except Exception:
+                log.exception("presence listener failed", extra={"user_id": user_id})
+
+    def _on_overflow(self, eio_sid: EioSid) -> None:
+        log.warning("slow consumer disconnected", extra={"eio_sid": eio_sid})
+        self.metrics.slow_consumer()
+        self.spawn(self.sio.eio.disconnect(eio_sid))
+
+    # -- rooms -----------------------------------------------------------------------
+
+    def local_sids(self, namespace: str, room: str) -> list[Sid]:
+        members = self.sio.manager.rooms.get(namespace, {}).get(room)
+        return list(members.keys()) if members else []
+
+    async def join_user_to_room(self, user_id: UserId, room: str, namespace: str) -> None:
+        """Make every live socket of a user in `namespace` join `room`."""
+        from switchboard.types import user_room
+
+        for sid in self.local_sids(namespace, user_room(user_id)):
+            await self.sio.enter_room(sid, room, namespace=namespace)
+
+    # -- shutdown --------------------------------------------------------------------
+
+    async def drain(self) -> None:
+        """Close every transport so that clients reconnect (to another node)."""
+        await _sio_internals.close_transports(self.sio)
+
+    async def close(self) -> None:
+        await self.sio.shutdown()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.presence.close()
