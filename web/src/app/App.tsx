@@ -1,0 +1,26 @@
+import type { ReactNode } from 'react';
+import { useSocket } from '../lib/react';
+import { AuthScreen } from './AuthScreen';
+import { ChatApp } from './ChatApp';
+import { ConnectionBanner } from './ConnectionBanner';
+
+export function App(): ReactNode {
+  const { ready, user, authError } = useSocket();
+  if (!ready) {
+    return (
+      <main className="centered" aria-busy="true">
+        <p role="status">Loading…</p>
+      </main>
+    );
+  }
+  if (!user) {
+    return (
+      <>
+        <ConnectionBanner />
+        <AuthScreen notice={authError ? 'Your session has ended. Please log in again.' : null} />
+      </>
+    );
+  }
+  // Keyed by user so that nothing of one account's state survives into another's.
+  return <ChatApp key={user.id} me={user} />;
+}

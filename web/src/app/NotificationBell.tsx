@@ -1,0 +1,77 @@
+import { useId, useState } from 'react';
+import type { ReactNode } from 'react';
+import type { Notification } from '../lib';
+
+interface Props {
+  notifications: Notification[];
+  unread: number;
+  onMarkRead: (id: string) => void;
+  onMarkAllRead: () => void;
+}
+
+function when(iso: string): string {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? '' : d.toLocaleString();
+}
+
+export function NotificationBell({ notifications, unread, onMarkRead, onMarkAllRead }: Props): ReactNode {
+  const [open, setOpen] = useState(false);
+  const panelId = useId();
+  return (
+    <div className="bell">
+      <button
+        type="button"
+        className="bell__button"
+        aria-expanded={open}
+        aria-controls={panelId}
+        aria-label={`Notifications, ${unread} unread`}
+        data-testid="notif-bell"
+        onClick={() => setOpen((o) => !o)}
+      >
+        <span aria-hidden="true">🔔</span>
+        <span className={`badge ${unread === 0 ? 'badge--zero' : ''}`} data-testid="notif-bell-count" aria-hidden="true">
+          {unread}
+        </span>
+      </button>
+      <span className="visually-hidden" aria-live="polite">
+        {unread > 0 ? `${unread} unread notifications` : ''}
+      </span>
+      {open && (
+        <section id={panelId} className="bell__panel" aria-label="Notifications" data-testid="notif-panel">
+          <div className="row spread">
+            <h2>Notifications</h2>
+            <button type="button" data-testid="notif-mark-all-read" onClick={onMarkAllRead} disabled={unread === 0}>
+              Mark all read
+            </button>
+          </div>
+          {notifications.length === 0 ? (
+            <p className="muted">No notifications.</p>
+          ) : (
+            <ul className="notifications" data-testid="notif-list">
+              {notifications.map((n) => (
+                <li
+                  key={n.id}
+                  className={`notification ${n.read_at ? '' : 'notification--unread'}`}
+                  data-testid="notification"
+                  data-notification-id={n.id}
+                  data-read={n.read_at ? 'true' : 'false'}
+                >
+                  <p className="notification__title">{n.title}</p>
+                  {n.body && <p className="notification__body">{n.body}</p>}
+                  <p className="notification__meta">
+                    <time dateTime={n.created_at}>{when(n.created_at)}</time>
+                    {!n.read_at && (
+                      <button type="button" data-testid="notif-mark-read" onClick={() => onMarkRead(n.id)}>
+                        Mark read
+                      </button>
+                    )}
+                  </p>
+                </li>
+              ))}
+            </ul>
+          )}
+        </section>
+      )}
+    </div>
+  );
+}
