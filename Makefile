@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install system-deps web web-deps lint typecheck pytest web-test bench cluster clean
+.PHONY: run test install system-deps web web-deps test-js-deps lint typecheck pytest web-test bench cluster clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -23,6 +23,12 @@ web/node_modules/.package-lock.json: web/package-lock.json
 	touch $@
 
 web-deps: web/node_modules/.package-lock.json
+
+tests/js/node_modules/.package-lock.json: tests/js/package-lock.json
+	cd tests/js && npm ci --no-audit --no-fund
+	touch $@
+
+test-js-deps: tests/js/node_modules/.package-lock.json
 
 web: web-deps
 	cd web && npm run build
@@ -44,7 +50,7 @@ typecheck: install
 web-test: web-deps
 	cd web && npm test && npm run typecheck
 
-pytest: install system-deps web
+pytest: install system-deps web test-js-deps
 	$(VENV)/bin/pytest
 
 test: install system-deps lint typecheck web-test pytest
