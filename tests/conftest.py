@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.support.clients import Account, register
+from tests.support.redis import RedisProcess
 from tests.support.server import ServerProcess
 
 ServerFactory = Callable[..., ServerProcess]
@@ -28,7 +29,9 @@ def server_factory(tmp_path: Path) -> Iterator[ServerFactory]:
     """Start servers with their own settings; each is stopped (by PID) after the test."""
     started: list[ServerProcess] = []
 
-    def make(env: dict[str, str] | None = None, workdir: Path | None = None, start: bool = True) -> ServerProcess:
+    def make(
+        env: dict[str, str] | None = None, workdir: Path | None = None, start: bool = True
+    ) -> ServerProcess:
         proc = ServerProcess(workdir or tmp_path / f"s{len(started)}", env=env)
         started.append(proc)
         return proc.start() if start else proc
@@ -44,8 +47,18 @@ async def user(server: ServerProcess) -> Account:
 
 
 @pytest.fixture
-async def users(server: ServerProcess) -> AsyncIterator[Callable[[], object]]:
+def users(server: ServerProcess) -> Callable[[], Awaitable[Account]]:
+    """`await users()` registers one more user on the shared server."""
+
     async def make() -> Account:
         return await register(server.url)
 
-    yield make
+    return make
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisProcess]:
+    """A fresh redis-server for one test, stopped by PID afterwards."""
+    proc = RedisProcess(tmp_path / "redis").start()
+    yield proc
+    proc.stop()

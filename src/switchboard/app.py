@@ -49,7 +49,9 @@ or use the HTTP API under <code>/api</code> and Socket.IO at <code>/socket.io/</
 class SwitchboardApp:
     """The ASGI application `switchboard serve` runs."""
 
-    def __init__(self, ctx: AppContext, http: FastAPI, rt: RealtimeServer, policy: OriginPolicy) -> None:
+    def __init__(
+        self, ctx: AppContext, http: FastAPI, rt: RealtimeServer, policy: OriginPolicy
+    ) -> None:
         self.ctx = ctx
         self.http = http
         self.rt = rt
@@ -77,9 +79,7 @@ def create_app(settings: Settings | None = None) -> SwitchboardApp:
         realtime=realtime,
         users=UserService(db),
     )
-    rt = RealtimeServer(
-        settings, tokens, metrics, allowed_origins=settings.cors_origins or None
-    )
+    rt = RealtimeServer(settings, tokens, metrics, allowed_origins=settings.cors_origins or None)
     rt.register(ChatNamespace(rt))
     rt.register(NotificationsNamespace(rt))
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -34,10 +35,8 @@ def _serve(args: argparse.Namespace) -> int:
         async def shutdown(self, sockets: Any = None) -> None:
             for server in self.servers:
                 server.close()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(app.drain(), timeout=settings.shutdown_grace_seconds)
-            except TimeoutError:
-                pass
             await super().shutdown(sockets)
 
     config = uvicorn.Config(
@@ -115,7 +114,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
-
 
 
 if __name__ == "__main__":

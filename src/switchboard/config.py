@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing_extensions import Annotated
 
 from switchboard.errors import ConfigError
 
-_SECRET_FILE = "jwt_secret"
+_SECRET_FILE = "jwt_secret"  # noqa: S105 - a file name, not a secret
 
 
 class Settings(BaseSettings):
@@ -95,9 +94,7 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "settings"
-        raise ConfigError(
-            f"invalid setting SWITCHBOARD_{field.upper()}: {first['msg']}"
-        ) from None
+        raise ConfigError(f"invalid setting SWITCHBOARD_{field.upper()}: {first['msg']}") from None
     if settings.env == "production" and not settings.jwt_secret:
         settings.resolved_jwt_secret()  # raises the clear ConfigError
     return settings

@@ -19,7 +19,10 @@ class Metrics:
             "switchboard_online_users", "Users with at least one socket on this node", registry=r
         )
         self.events_in = Counter(
-            "switchboard_events_in_total", "Client events received", ["namespace", "event"], registry=r
+            "switchboard_events_in_total",
+            "Client events received",
+            ["namespace", "event"],
+            registry=r,
         )
         self.events_out = Counter(
             "switchboard_events_out_total", "Broadcasts sent", ["namespace", "event"], registry=r
@@ -38,7 +41,10 @@ class Metrics:
             registry=r,
         )
         self.rate_limited_events = Counter(
-            "switchboard_rate_limited_total", "Events refused by the rate limit", ["namespace"], registry=r
+            "switchboard_rate_limited_total",
+            "Events refused by the rate limit",
+            ["namespace"],
+            registry=r,
         )
         self.slow_consumers = Counter(
             "switchboard_slow_consumer_disconnects_total",
@@ -49,7 +55,9 @@ class Metrics:
             "switchboard_recovery_attempts_total", "Connection state recovery attempts", registry=r
         )
         self.recovery_successes = Counter(
-            "switchboard_recovery_successes_total", "Successful connection state recoveries", registry=r
+            "switchboard_recovery_successes_total",
+            "Successful connection state recoveries",
+            registry=r,
         )
 
     def socket_connected(self, namespace: str) -> None:

@@ -16,7 +16,12 @@ SECRET = "test-secret-" + "x" * 32
 
 
 def _token(**claims: object) -> str:
-    base: dict[str, object] = {"sub": "1", "email": "x@example.com", "iat": int(time.time()), "exp": int(time.time()) + 600}
+    base: dict[str, object] = {
+        "sub": "1",
+        "email": "x@example.com",
+        "iat": int(time.time()),
+        "exp": int(time.time()) + 600,
+    }
     base.update(claims)
     return jwt.encode({k: v for k, v in base.items() if v is not None}, SECRET, algorithm="HS256")
 
@@ -29,7 +34,14 @@ BAD_TOKENS = {
     "garbage": ("not-a-jwt", "invalid_token"),
     "expired": (_token(exp=int(time.time()) - 10), "token_expired"),
     "alg_none": (_none_alg_token(), "invalid_token"),
-    "wrong_key": (jwt.encode({"sub": "1", "exp": int(time.time()) + 600}, "another-key-" + "y" * 32, algorithm="HS256"), "invalid_token"),
+    "wrong_key": (
+        jwt.encode(
+            {"sub": "1", "exp": int(time.time()) + 600},
+            "another-key-" + "y" * 32,
+            algorithm="HS256",
+        ),
+        "invalid_token",
+    ),
     "non_numeric_sub": (_token(sub="alice"), "invalid_token"),
     "no_exp": (_token(exp=None), "invalid_token"),
 }
@@ -53,7 +65,9 @@ async def test_python_client_connects_with_auth_token_without_cookie(server: Ser
         await client.disconnect()
 
 
-async def test_npm_client_connects_with_login_cookie_on_both_transports(server: ServerProcess) -> None:
+async def test_npm_client_connects_with_login_cookie_on_both_transports(
+    server: ServerProcess,
+) -> None:
     user = await register(server.url)
     result = await run_node(
         f"""
@@ -70,7 +84,12 @@ async def test_npm_client_connects_with_login_cookie_on_both_transports(server: 
         done(out);
         """
     )
-    assert result == {"websocket/chat": True, "websocket/notifications": True, "polling/chat": True, "polling/notifications": True}
+    assert result == {
+        "websocket/chat": True,
+        "websocket/notifications": True,
+        "polling/chat": True,
+        "polling/notifications": True,
+    }
 
 
 @pytest.mark.parametrize("case", sorted(BAD_TOKENS))
@@ -90,19 +109,30 @@ async def test_refusal_codes_npm_client(server: ServerProcess, case: str) -> Non
 
 
 async def test_missing_token_refused(server: ServerProcess) -> None:
-    result = await run_node(
-        f"""const r = await connectResult("{server.url}", "/chat"); done(r);"""
-    )
-    assert result == {"ok": False, "message": "unauthorized", "data": {"code": "missing_token"}, "description": ""}
+    result = await run_node(f"""const r = await connectResult("{server.url}", "/chat"); done(r);""")
+    assert result == {
+        "ok": False,
+        "message": "unauthorized",
+        "data": {"code": "missing_token"},
+        "description": "",
+    }
 
 
 async def test_python_client_refused_with_bad_token(server: ServerProcess) -> None:
     client = socketio.AsyncClient(reconnection=False)
     with pytest.raises(socketio.exceptions.ConnectionError):
-        await client.connect(server.url, namespaces=["/chat"], auth={"token": "garbage"}, transports=["websocket"], wait_timeout=5)
+        await client.connect(
+            server.url,
+            namespaces=["/chat"],
+            auth={"token": "garbage"},
+            transports=["websocket"],
+            wait_timeout=5,
+        )
 
 
-async def test_root_and_unknown_namespaces_refused_with_message_object(server: ServerProcess, user: Account) -> None:
+async def test_root_and_unknown_namespaces_refused_with_message_object(
+    server: ServerProcess, user: Account
+) -> None:
     result = await run_node(
         f"""
         const root = await connectResult("{server.url}", "/", {{ auth: {{ token: "{user.token}" }} }});
@@ -112,19 +142,28 @@ async def test_root_and_unknown_namespaces_refused_with_message_object(server: S
     )
     for r in result:
         assert r["ok"] is False
-        assert isinstance(r["message"], str) and r["message"]
+        assert isinstance(r["message"], str)
+        assert r["message"]
 
 
 @pytest.mark.parametrize("transport", ["websocket", "polling"])
-async def test_foreign_origin_gets_403_and_no_session(server: ServerProcess, user: Account, transport: str) -> None:
+async def test_foreign_origin_gets_403_and_no_session(
+    server: ServerProcess, user: Account, transport: str
+) -> None:
     import httpx
 
     if transport == "polling":
-        r = httpx.get(f"{server.url}/socket.io/?EIO=4&transport=polling", headers={"Origin": "https://evil.example", **user.cookie})
+        r = httpx.get(
+            f"{server.url}/socket.io/?EIO=4&transport=polling",
+            headers={"Origin": "https://evil.example", **user.cookie},
+        )
         assert r.status_code == 403
         assert "sid" not in r.text
-        ok = httpx.get(f"{server.url}/socket.io/?EIO=4&transport=polling", headers={"Origin": server.url})
-        assert ok.status_code == 200 and '"sid"' in ok.text
+        ok = httpx.get(
+            f"{server.url}/socket.io/?EIO=4&transport=polling", headers={"Origin": server.url}
+        )
+        assert ok.status_code == 200
+        assert '"sid"' in ok.text
     else:
         result = await run_node(
             f"""
@@ -142,8 +181,18 @@ async def test_foreign_origin_gets_403_and_no_session(server: ServerProcess, use
 async def test_configured_cors_origin_is_allowed(server_factory, tmp_path) -> None:  # type: ignore[no-untyped-def]
     import httpx
 
-    srv = server_factory(env={"SWITCHBOARD_CORS_ORIGINS": "https://app.example, https://other.example"})
-    r = httpx.get(f"{srv.url}/socket.io/?EIO=4&transport=polling", headers={"Origin": "https://app.example"})
+    srv = server_factory(
+        env={"SWITCHBOARD_CORS_ORIGINS": "https://app.example, https://other.example"}
+    )
+    r = httpx.get(
+        f"{srv.url}/socket.io/?EIO=4&transport=polling", headers={"Origin": "https://app.example"}
+    )
     assert r.status_code == 200
     assert r.headers.get("access-control-allow-origin") == "https://app.example"
-    assert httpx.get(f"{srv.url}/socket.io/?EIO=4&transport=polling", headers={"Origin": "https://evil.example"}).status_code == 403
+    assert (
+        httpx.get(
+            f"{srv.url}/socket.io/?EIO=4&transport=polling",
+            headers={"Origin": "https://evil.example"},
+        ).status_code
+        == 403
+    )

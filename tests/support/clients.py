@@ -61,7 +61,9 @@ class Recorder:
     def of(self, namespace: str, event: str) -> list[Any]:
         return self.events[(namespace, event)]
 
-    async def wait_for(self, namespace: str, event: str, count: int = 1, timeout: float = 5.0) -> list[Any]:
+    async def wait_for(
+        self, namespace: str, event: str, count: int = 1, timeout: float = 5.0
+    ) -> list[Any]:
         async def _wait() -> None:
             while len(self.events[(namespace, event)]) < count:
                 self._signal.clear()

@@ -53,7 +53,9 @@ function connectResult(url, ns, opts = {}) {
 
 async def run_node(script: str, *, timeout: float = 30.0, env: dict[str, str] | None = None) -> Any:
     if not (JS_DIR / "node_modules" / "socket.io-client").exists():
-        raise RuntimeError("tests/js/node_modules is missing: run `make test` (it runs npm ci there)")
+        raise RuntimeError(
+            "tests/js/node_modules is missing: run `make test` (it runs npm ci there)"
+        )
     fd, path = tempfile.mkstemp(suffix=".mjs", dir=JS_DIR, prefix=".t-")
     with os.fdopen(fd, "w") as f:
         f.write(PRELUDE + "\n" + script)

@@ -27,7 +27,9 @@ def free_port() -> int:
 class ServerProcess:
     """One server process. `env` overrides SWITCHBOARD_* settings."""
 
-    def __init__(self, workdir: Path, env: dict[str, str] | None = None, port: int | None = None) -> None:
+    def __init__(
+        self, workdir: Path, env: dict[str, str] | None = None, port: int | None = None
+    ) -> None:
         self.workdir = workdir
         self.port = port or free_port()
         self.env_overrides = dict(env or {})
@@ -63,7 +65,16 @@ class ServerProcess:
         self.workdir.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "switchboard", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            [
+                sys.executable,
+                "-m",
+                "switchboard",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
             cwd=self.workdir,
             env=self.environment(),
             stdout=log,

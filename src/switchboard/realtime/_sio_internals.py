@@ -26,7 +26,6 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, Protocol
 
-import engineio
 import socketio
 from engineio import packet as eio_packet
 from socketio import packet as sio_packet
@@ -227,9 +226,6 @@ class SocketIOServer(socketio.AsyncServer):  # type: ignore[misc]
         await self.manager.connect(sid, namespace)
         self._namespace_joined(eio_sid)
         await handler.connected(sid)
-
-    def _engineio_server_class(self) -> type[engineio.AsyncServer]:
-        return engineio.AsyncServer
 
 
 _background: set[asyncio.Future[Any]] = set()

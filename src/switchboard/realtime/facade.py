@@ -8,6 +8,7 @@ instead of silently dropping the event.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from switchboard.errors import RealtimeNotStartedError
@@ -49,11 +50,13 @@ class Realtime:
         self, user_id: UserId, event: str, data: Any, *, namespace: str = NOTIFICATIONS
     ) -> None:
         """Every socket of `user_id` in `namespace` (room `user:{id}`)."""
-        await self.server.emitter.broadcast(event, data, namespace=namespace, room=user_room(user_id))
+        await self.server.emitter.broadcast(
+            event, data, namespace=namespace, room=user_room(user_id)
+        )
 
     async def to_room(
         self,
-        room: Room,
+        room: Room | Sequence[Room],
         event: str,
         data: Any,
         *,
@@ -70,6 +73,8 @@ class Realtime:
     async def to_socket(self, sid: Sid, event: str, data: Any, *, namespace: str) -> None:
         await self.server.emitter.to_socket(sid, event, data, namespace=namespace)
 
-    async def join_user_to_room(self, user_id: UserId, room: Room, *, namespace: str = CHAT) -> None:
+    async def join_user_to_room(
+        self, user_id: UserId, room: Room, *, namespace: str = CHAT
+    ) -> None:
         """Make a user's live sockets join `room` at once (e.g. a new conversation)."""
         await self.server.join_user_to_room(user_id, room, namespace)

@@ -123,10 +123,14 @@ class SocketNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
     # -- the CONNECT handshake (called by _sio_internals.SocketIOServer) ---------------
 
-    async def authenticate(self, sid: Sid, environ: Mapping[str, Any], auth: object) -> dict[str, Any]:
+    async def authenticate(
+        self, sid: Sid, environ: Mapping[str, Any], auth: object
+    ) -> dict[str, Any]:
         claims = authenticate_handshake(self.rt.tokens, environ, auth)
         rate = self.rt.settings.rate_limit
-        state = SocketState(claims.user_id, self.name, claims.expires_at, TokenBucket(rate) if rate > 0 else None)
+        state = SocketState(
+            claims.user_id, self.name, claims.expires_at, TokenBucket(rate) if rate > 0 else None
+        )
         for room in await self.rooms_for(claims.user_id):
             await self.enter_room(sid, room)
         self.sockets[sid] = state
@@ -177,7 +181,12 @@ class SocketNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         except Exception:
             log.exception(
                 "event handler failed",
-                extra={"namespace": self.name, "event": event_name, "sid": sid, "user_id": state.user_id},
+                extra={
+                    "namespace": self.name,
+                    "event": event_name,
+                    "sid": sid,
+                    "user_id": state.user_id,
+                },
             )
             return {"ok": False, "error": {"code": "internal", "message": "internal error"}}
         finally:
@@ -212,7 +221,9 @@ class SocketNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         if state is None or state.expires_at > time.time():
             return
         log.info("token expired on a live socket", extra={"namespace": self.name, "sid": sid})
-        await self.rt.emitter.to_socket(sid, "auth:expired", {"code": "token_expired"}, namespace=self.name)
+        await self.rt.emitter.to_socket(
+            sid, "auth:expired", {"code": "token_expired"}, namespace=self.name
+        )
         await self.disconnect(sid)
 
     @event("auth:refresh", AuthRefreshPayload)

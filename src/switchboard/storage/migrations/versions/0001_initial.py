@@ -73,9 +73,7 @@ def upgrade() -> None:
     op.create_table(
         "notifications",
         sa.Column("id", BigId, primary_key=True, autoincrement=True),
-        sa.Column(
-            "user_id", BigId, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False
-        ),
+        sa.Column("user_id", BigId, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
         sa.Column("type", sa.String(100), nullable=False),
         sa.Column("title", sa.String(300), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
