@@ -28,7 +28,12 @@ export function NotificationBell({ notifications, unread, onMarkRead, onMarkAllR
         data-testid="notif-bell"
         onClick={() => setOpen((o) => !o)}
       >
-        <span aria-hidden="true">🔔</span>
+        <svg className="bell__icon" viewBox="0 0 24 24" width="20" height="20" aria-hidden="true" focusable="false">
+          <path
+            d="M12 2a6 6 0 0 0-6 6v3.6c0 .8-.3 1.6-.9 2.2L4 15v2h16v-2l-1.1-1.2a3.2 3.2 0 0 1-.9-2.2V8a6 6 0 0 0-6-6Zm0 20a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22Z"
+            fill="currentColor"
+          />
+        </svg>
         <span className={`badge ${unread === 0 ? 'badge--zero' : ''}`} data-testid="notif-bell-count" aria-hidden="true">
           {unread}
         </span>
