@@ -15,14 +15,13 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.responses import HTMLResponse
-from fastapi.staticfiles import StaticFiles
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import Receive, Scope, Send
 
 from switchboard.api import system
 from switchboard.api.errors import install_error_handlers
 from switchboard.api.origin import OriginPolicy, SocketIOMount
+from switchboard.api.web_page import install_web_page
 from switchboard.auth import routes as auth_routes
 from switchboard.auth.tokens import TokenService
 from switchboard.auth.users import UserService
@@ -39,11 +38,6 @@ from switchboard.storage.migrate import upgrade_database
 log = logging.getLogger("switchboard")
 
 STATIC_DIR = Path(__file__).parent / "static"
-
-_NOT_BUILT = """<!doctype html><meta charset="utf-8"><title>Switchboard</title>
-<h1>Switchboard is running</h1>
-<p>The web page has not been built. Run <code>make run</code> (it builds <code>web/</code>),
-or use the HTTP API under <code>/api</code> and Socket.IO at <code>/socket.io/</code>.</p>"""
 
 
 class SwitchboardApp:
@@ -109,12 +103,6 @@ def create_app(settings: Settings | None = None) -> SwitchboardApp:
     http.include_router(system.router)
     http.include_router(auth_routes.router)
 
-    if (STATIC_DIR / "index.html").exists():
-        http.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="web")
-    else:
-
-        @http.get("/", include_in_schema=False)
-        async def _index() -> HTMLResponse:
-            return HTMLResponse(_NOT_BUILT)
+    install_web_page(http, STATIC_DIR)
 
     return SwitchboardApp(ctx, http, rt, OriginPolicy(settings.cors_origins))
