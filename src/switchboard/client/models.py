@@ -1,0 +1,98 @@
+"""Typed objects of the SPEC, as the Python client receives them.
+
+Unknown fields are ignored so that a newer server does not break an older
+client; missing required fields raise `pydantic.ValidationError`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class User(_Model):
+    """`{id, email, name}`."""
+
+    id: int
+    email: str
+    name: str
+
+
+class Conversation(_Model):
+    """`{id, title, member_ids, created_at}`."""
+
+    id: int
+    title: str | None = None
+    member_ids: list[int]
+    created_at: datetime
+
+
+class Message(_Model):
+    """A chat message; ids sort in send order within a conversation."""
+
+    id: str
+    conversation_id: int
+    sender_id: int
+    body: str
+    created_at: datetime
+    client_msg_id: str | None = None
+
+
+class Notification(_Model):
+    """A stored notification (`read_at` is None while unread)."""
+
+    id: str
+    type: str
+    title: str
+    body: str = ""
+    data: dict[str, Any] = Field(default_factory=dict)
+    created_at: datetime
+    read_at: datetime | None = None
+
+
+class NotificationPage(_Model):
+    """`GET /api/notifications`: newest first, plus the caller's unread count."""
+
+    notifications: list[Notification]
+    unread_count: int
+
+
+class TypingEvent(_Model):
+    """`typing` from the server: someone else in a conversation started or stopped typing."""
+
+    conversation_id: int
+    user_id: int
+    typing: bool
+
+
+class ReadReceipt(_Model):
+    """`message:read` from the server: `user_id` has read up to `message_id`."""
+
+    conversation_id: int
+    user_id: int
+    message_id: str
+
+
+class PresenceEvent(_Model):
+    """`presence`: a user's first socket connected (online) or last one left."""
+
+    user_id: int
+    online: bool
+
+
+class UnreadCount(_Model):
+    """`notification:unread_count`."""
+
+    count: int
+
+
+class AuthExpired(_Model):
+    """`auth:expired`: the socket's token expired; the server disconnects it next."""
+
+    code: str = "token_expired"
