@@ -29,7 +29,11 @@ from switchboard.chat.namespace import ChatNamespace
 from switchboard.config import Settings, load_settings
 from switchboard.context import AppContext
 from switchboard.metrics import Metrics
+from switchboard.notifications import internal as notification_internal
+from switchboard.notifications import routes as notification_routes
 from switchboard.notifications.namespace import NotificationsNamespace
+from switchboard.notifications.scheduler import NotificationScheduler
+from switchboard.notifications.service import NotificationService
 from switchboard.realtime.facade import Realtime
 from switchboard.realtime.server import RealtimeServer
 from switchboard.storage.database import Database
@@ -65,6 +69,7 @@ def create_app(settings: Settings | None = None) -> SwitchboardApp:
     tokens = TokenService(settings.resolved_jwt_secret(), settings.token_ttl_seconds)
     metrics = Metrics()
     realtime = Realtime()
+    notifications = NotificationService(db, realtime)
     ctx = AppContext(
         settings=settings,
         db=db,
@@ -72,19 +77,27 @@ def create_app(settings: Settings | None = None) -> SwitchboardApp:
         metrics=metrics,
         realtime=realtime,
         users=UserService(db),
+        notifications=notifications,
     )
     rt = RealtimeServer(settings, tokens, metrics, allowed_origins=settings.cors_origins or None)
     rt.register(ChatNamespace(rt))
-    rt.register(NotificationsNamespace(rt))
+    rt.register(NotificationsNamespace(rt, notifications))
+    scheduler = NotificationScheduler(
+        notifications,
+        interval_seconds=settings.scheduler_interval_seconds,
+        retention_days=settings.notification_retention_days,
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await upgrade_database(db)
         realtime.bind(rt)
+        scheduler.start(rt.spawn)
         log.info("switchboard started", extra={"database": db.dialect})
         try:
             yield
         finally:
+            await scheduler.stop()
             realtime.unbind()
             await rt.close()
             await db.dispose()
@@ -102,6 +115,9 @@ def create_app(settings: Settings | None = None) -> SwitchboardApp:
         )
     http.include_router(system.router)
     http.include_router(auth_routes.router)
+    http.include_router(notification_routes.router)
+    if settings.api_key:  # no key configured: the internal API does not exist (404)
+        http.include_router(notification_internal.router)
 
     install_web_page(http, STATIC_DIR)
 

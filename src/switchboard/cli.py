@@ -101,7 +101,9 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
 
 def _extra_commands() -> list[Callable[[Any], tuple[str, Command]]]:
     """Subcommands contributed by domain modules (kept out of this file's imports)."""
-    return []
+    from switchboard.notifications.cli import add_parser as notify_parser
+
+    return [notify_parser]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

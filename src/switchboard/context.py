@@ -9,6 +9,7 @@ from switchboard.auth.tokens import TokenService
 from switchboard.auth.users import UserService
 from switchboard.config import Settings
 from switchboard.metrics import Metrics
+from switchboard.notifications.service import NotificationService
 from switchboard.realtime.facade import Realtime
 from switchboard.storage.database import Database
 
@@ -21,5 +22,6 @@ class AppContext:
     metrics: Metrics
     realtime: Realtime
     users: UserService
+    notifications: NotificationService
     # Domain services register themselves here by name (see app.py).
     services: dict[str, Any] = field(default_factory=dict)

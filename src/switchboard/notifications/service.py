@@ -1,0 +1,232 @@
+"""`NotificationService`: store first, then push; read state; unread counts; delivery of due rows.
+
+Every notification is committed before anything is emitted, so a client that
+receives `notification` can always find it again with the HTTP list. A row with
+`delivered_at IS NULL` is waiting for delivery (scheduled, or stored by a
+process without a running server, such as `switchboard notify`) and is
+invisible to lists and counts until the scheduler claims it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from datetime import timedelta
+
+from sqlalchemy import delete, func, select, update
+
+from switchboard.errors import NotFoundError
+from switchboard.notifications.schemas import NotificationOut, NotifyIn, NotifyResult
+from switchboard.realtime.facade import Realtime
+from switchboard.storage.database import Database
+from switchboard.storage.models import Notification, User, format_id, parse_id, utcnow
+from switchboard.types import NOTIFICATIONS, Sid, UserId, user_room
+
+log = logging.getLogger("switchboard.notifications")
+
+UNKNOWN_USER = "not_found"
+NOTIFICATION_EVENT = "notification"
+UNREAD_COUNT_EVENT = "notification:unread_count"
+
+_VISIBLE = Notification.delivered_at.is_not(None)
+_UNREAD = Notification.read_at.is_(None)
+
+
+class NotificationService:
+    """One per app (and one per CLI run): every notification goes through here."""
+
+    def __init__(self, db: Database, realtime: Realtime) -> None:
+        self.db = db
+        self.realtime = realtime
+
+    # -- creating ----------------------------------------------------------------------
+
+    async def notify(self, request: NotifyIn) -> list[NotifyResult]:
+        """Store one notification per distinct user (one transaction), then push the due ones.
+
+        A notification is pushed at once only when it is due and this process
+        runs the server; otherwise it is stored undelivered and the scheduler of
+        a running server delivers it (exactly once, even with several nodes).
+        """
+        now = utcnow()
+        user_ids = list(dict.fromkeys(request.user_ids))  # one each, in the caller's order
+        deliver_at = request.deliver_at or now
+        push_now = deliver_at <= now and self.realtime.started
+        rows: dict[UserId, Notification] = {}
+        async with self.db.session() as session:
+            existing = set(await session.scalars(select(User.id).where(User.id.in_(user_ids))))
+            for uid in user_ids:
+                if uid in existing:
+                    rows[uid] = Notification(
+                        user_id=uid,
+                        type=request.type,
+                        title=request.title,
+                        body=request.body,
+                        data=request.data,
+                        created_at=now,
+                        deliver_at=deliver_at,
+                        delivered_at=now if push_now else None,
+                    )
+            session.add_all(rows.values())
+            await session.commit()
+        if push_now:
+            await self._push(list(rows.values()))
+        return [
+            NotifyResult(user_id=uid, id=format_id(rows[uid].id), error=None)
+            if uid in rows
+            else NotifyResult(user_id=uid, id=None, error=UNKNOWN_USER)
+            for uid in user_ids
+        ]
+
+    # -- reading -----------------------------------------------------------------------
+
+    async def unread_count(self, user_id: UserId) -> int:
+        """Delivered, unread notifications of one user (served by a partial index)."""
+        counts = await self.unread_counts([user_id])
+        return counts.get(user_id, 0)
+
+    async def unread_counts(self, user_ids: Iterable[UserId]) -> dict[UserId, int]:
+        ids = set(user_ids)
+        if not ids:
+            return {}
+        stmt = (
+            select(Notification.user_id, func.count())
+            .where(Notification.user_id.in_(ids), _UNREAD, _VISIBLE)
+            .group_by(Notification.user_id)
+        )
+        async with self.db.session() as session:
+            counts: dict[UserId, int] = {uid: 0 for uid in ids}
+            for uid, count in (await session.execute(stmt)).tuples():
+                counts[uid] = count
+            return counts
+
+    async def recent(
+        self,
+        user_id: UserId,
+        *,
+        unread_only: bool = False,
+        limit: int = 50,
+        before: int | None = None,
+    ) -> list[Notification]:
+        """The user's delivered notifications, newest first (`before` pages back by id)."""
+        stmt = (
+            select(Notification)
+            .where(Notification.user_id == user_id, _VISIBLE)
+            .order_by(Notification.id.desc())
+            .limit(limit)
+        )
+        if unread_only:
+            stmt = stmt.where(_UNREAD)
+        if before is not None:
+            stmt = stmt.where(Notification.id < before)
+        async with self.db.session() as session:
+            return list(await session.scalars(stmt))
+
+    # -- read state --------------------------------------------------------------------
+
+    async def mark_read(self, user_id: UserId, public_id: str) -> tuple[Notification, int]:
+        """Mark one of the user's notifications read (idempotent); the new unread count.
+
+        Another user's id, an undelivered one and a malformed one all answer
+        not_found alike, so nobody learns that a notification exists.
+        """
+        nid = parse_id(public_id)
+        if nid is None:
+            raise NotFoundError("notification not found")
+        mine = (Notification.id == nid, Notification.user_id == user_id, _VISIBLE)
+        async with self.db.session() as session:
+            await session.execute(
+                update(Notification)
+                .where(*mine, _UNREAD)
+                .values(read_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
+            await session.commit()
+            row = await session.scalar(select(Notification).where(*mine))
+        if row is None:
+            raise NotFoundError("notification not found")
+        return row, await self.unread_count(user_id)
+
+    async def mark_all_read(self, user_id: UserId) -> int:
+        """Mark every delivered notification of the user read; the new unread count."""
+        async with self.db.session() as session:
+            await session.execute(
+                update(Notification)
+                .where(Notification.user_id == user_id, _UNREAD, _VISIBLE)
+                .values(read_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
+            await session.commit()
+        return await self.unread_count(user_id)
+
+    async def push_unread_count(
+        self, user_id: UserId, count: int, *, skip_sid: Sid | None = None
+    ) -> None:
+        """Tell the user's sockets (all, or all but the one that asked) the new count."""
+        if not self.realtime.started:
+            return
+        await self.realtime.to_room(
+            user_room(user_id),
+            UNREAD_COUNT_EVENT,
+            {"count": count},
+            namespace=NOTIFICATIONS,
+            skip_sid=skip_sid,
+        )
+
+    # -- scheduled delivery and housekeeping (driven by scheduler.py) -------------------
+
+    async def deliver_due(self, *, batch: int = 500) -> int:
+        """Claim due, undelivered rows atomically, then push them; how many were claimed.
+
+        The claim is one UPDATE ... RETURNING, the first statement of its own
+        transaction: on SQLite it takes the write lock before reading, on
+        PostgreSQL the sub-select skips rows another node has locked and the
+        outer `delivered_at IS NULL` re-check drops rows it already claimed. So
+        with any number of nodes on one database, each row is delivered once.
+        """
+        now = utcnow()
+        due = (
+            select(Notification.id)
+            .where(Notification.delivered_at.is_(None), Notification.deliver_at <= now)
+            .order_by(Notification.deliver_at, Notification.id)
+            .limit(batch)
+            .with_for_update(skip_locked=True)
+        )
+        claim = (
+            update(Notification)
+            .where(Notification.id.in_(due.scalar_subquery()), Notification.delivered_at.is_(None))
+            .values(delivered_at=now)
+            .returning(Notification)
+            .execution_options(synchronize_session=False)
+        )
+        async with self.db.session() as session:
+            rows = list(await session.scalars(claim))
+            await session.commit()
+        if rows:
+            rows.sort(key=lambda r: r.id)
+            await self._push(rows)
+        return len(rows)
+
+    async def prune_read(self, retention_days: int) -> int:
+        """Delete read notifications created more than `retention_days` ago."""
+        cutoff = utcnow() - timedelta(days=retention_days)
+        async with self.db.session() as session:
+            result = await session.execute(
+                delete(Notification)
+                .where(Notification.read_at.is_not(None), Notification.created_at < cutoff)
+                .execution_options(synchronize_session=False)
+            )
+            await session.commit()
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    # -- pushing -----------------------------------------------------------------------
+
+    async def _push(self, rows: Sequence[Notification]) -> None:
+        """Emit each stored row to its user, then each user's new unread count."""
+        for row in rows:
+            await self.realtime.to_user(
+                row.user_id, NOTIFICATION_EVENT, NotificationOut.of(row).model_dump()
+            )
+        counts = await self.unread_counts(row.user_id for row in rows)
+        for uid, count in counts.items():
+            await self.push_unread_count(uid, count)
