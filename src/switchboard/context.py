@@ -7,6 +7,7 @@ from typing import Any
 
 from switchboard.auth.tokens import TokenService
 from switchboard.auth.users import UserService
+from switchboard.chat.service import ChatService
 from switchboard.config import Settings
 from switchboard.metrics import Metrics
 from switchboard.notifications.service import NotificationService
@@ -22,6 +23,7 @@ class AppContext:
     metrics: Metrics
     realtime: Realtime
     users: UserService
+    chat: ChatService
     notifications: NotificationService
     # Domain services register themselves here by name (see app.py).
     services: dict[str, Any] = field(default_factory=dict)

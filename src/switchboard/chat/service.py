@@ -1,0 +1,383 @@
+"""`ChatService`: conversations, stored messages, read state and the chat broadcasts.
+
+The socket handlers (`chat.namespace`) and the HTTP routes (`chat.routes`) both
+call this one service, so `message:send` and `POST .../messages` store and
+broadcast exactly the same way. Every method takes the acting user's id and
+checks membership itself: a non-member learns only "forbidden" (the
+conversation exists) or "not found".
+
+Broadcasts leave only after the database commit, so a client that receives
+`message:new` can always fetch the message back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections.abc import Sequence
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, and_, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from switchboard.auth.users import UserService
+from switchboard.chat.schemas import (
+    MAX_MEMBERS,
+    ConversationOut,
+    ConversationSummaryOut,
+    MessageOut,
+)
+from switchboard.config import Settings
+from switchboard.errors import (
+    ForbiddenError,
+    InvalidPayloadError,
+    NotFoundError,
+    TooLargeError,
+)
+from switchboard.realtime.facade import Realtime
+from switchboard.storage.database import Database
+from switchboard.storage.models import (
+    Conversation,
+    ConversationMember,
+    Message,
+    format_id,
+    parse_id,
+    utcnow,
+)
+from switchboard.types import CHAT, Room, Sid, UserId, conversation_room
+
+log = logging.getLogger("switchboard.chat")
+
+
+def message_out(message: Message) -> MessageOut:
+    return MessageOut(
+        id=format_id(message.id),
+        conversation_id=message.conversation_id,
+        sender_id=message.sender_id,
+        body=message.body,
+        created_at=message.created_at,
+        client_msg_id=message.client_msg_id,
+    )
+
+
+def _conversation_out(conv: Conversation, member_ids: list[int]) -> ConversationOut:
+    return ConversationOut(
+        id=conv.id, title=conv.title, member_ids=member_ids, created_at=conv.created_at
+    )
+
+
+class ChatService:
+    def __init__(
+        self, db: Database, realtime: Realtime, users: UserService, settings: Settings
+    ) -> None:
+        self.db = db
+        self.realtime = realtime
+        self.users = users
+        self.settings = settings
+        # One lock per conversation, held from INSERT to broadcast, so that this
+        # node emits a conversation's messages in id order. Weak values: a lock
+        # lives only while some send holds or waits for it.
+        self._send_locks: weakref.WeakValueDictionary[int, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+
+    # -- conversations -------------------------------------------------------------
+
+    async def create_conversation(
+        self, creator_id: UserId, member_ids: Sequence[int], title: str | None
+    ) -> ConversationOut:
+        """Create a conversation (the creator is always a member); members' sockets join it."""
+        ids = sorted({*member_ids, creator_id})
+        if len(ids) > MAX_MEMBERS:
+            raise InvalidPayloadError(f"member_ids: at most {MAX_MEMBERS} members")
+        missing = set(ids) - await self.users.existing_ids(ids)
+        if missing:
+            raise InvalidPayloadError(
+                "member_ids: unknown users " + ", ".join(str(i) for i in sorted(missing))
+            )
+        title = (title or "").strip() or None
+        now = utcnow()
+        conv = Conversation(
+            title=title, created_by=creator_id, created_at=now, last_activity_at=now
+        )
+        async with self.db.session() as session:
+            try:
+                session.add(conv)
+                await session.flush()
+                session.add_all(
+                    ConversationMember(conversation_id=conv.id, user_id=uid, joined_at=now)
+                    for uid in ids
+                )
+                await session.commit()
+            except IntegrityError:  # a member was deleted meanwhile
+                raise InvalidPayloadError("member_ids: unknown users") from None
+        room = conversation_room(conv.id)
+        for uid in ids:
+            try:
+                await self.realtime.join_user_to_room(uid, room, namespace=CHAT)
+            except Exception:
+                log.exception("could not join sockets to a new conversation", extra={"room": room})
+        return _conversation_out(conv, ids)
+
+    async def conversation_ids(self, user_id: UserId) -> list[int]:
+        """The ids of every conversation `user_id` is a member of."""
+        async with self.db.session() as session:
+            rows = await session.scalars(
+                select(ConversationMember.conversation_id).where(
+                    ConversationMember.user_id == user_id
+                )
+            )
+            return list(rows)
+
+    async def list_conversations(self, user_id: UserId) -> list[ConversationSummaryOut]:
+        """The caller's conversations, newest activity first: four queries for any number."""
+        cm = ConversationMember
+        mine = select(cm.conversation_id).where(cm.user_id == user_id).scalar_subquery()
+        async with self.db.session() as session:
+            convs = (
+                await session.execute(
+                    select(Conversation)
+                    .join(cm, cm.conversation_id == Conversation.id)
+                    .where(cm.user_id == user_id)
+                    .order_by(Conversation.last_activity_at.desc(), Conversation.id.desc())
+                )
+            ).scalars()
+            conversations = list(convs)
+            if not conversations:
+                return []
+            members: dict[int, list[int]] = {}
+            for cid, uid in await session.execute(
+                select(cm.conversation_id, cm.user_id)
+                .where(cm.conversation_id.in_(mine))
+                .order_by(cm.conversation_id, cm.user_id)
+            ):
+                members.setdefault(cid, []).append(uid)
+            newest = (
+                select(func.max(Message.id))
+                .where(Message.conversation_id.in_(mine))
+                .group_by(Message.conversation_id)
+            )
+            last = {
+                m.conversation_id: message_out(m)
+                for m in await session.scalars(select(Message).where(Message.id.in_(newest)))
+            }
+            unread: dict[int, int] = {
+                cid: count
+                for cid, count in await session.execute(
+                    select(Message.conversation_id, func.count())
+                    .join(
+                        cm,
+                        and_(cm.conversation_id == Message.conversation_id, cm.user_id == user_id),
+                    )
+                    .where(
+                        Message.sender_id != user_id,
+                        or_(
+                            cm.last_read_message_id.is_(None), Message.id > cm.last_read_message_id
+                        ),
+                    )
+                    .group_by(Message.conversation_id)
+                )
+            }
+        return [
+            ConversationSummaryOut(
+                **_conversation_out(c, members.get(c.id, [])).model_dump(),
+                last_message=last.get(c.id),
+                unread_count=unread.get(c.id, 0),
+            )
+            for c in conversations
+        ]
+
+    async def require_member(self, user_id: UserId, conversation_id: int) -> None:
+        """Raise NotFoundError (no such conversation) or ForbiddenError (not a member)."""
+        async with self.db.session() as session:
+            await self._require_member(session, user_id, conversation_id)
+
+    async def _require_member(
+        self, session: AsyncSession, user_id: UserId, conversation_id: int
+    ) -> None:
+        if await session.get(ConversationMember, (conversation_id, user_id)) is not None:
+            return
+        exists = await session.scalar(
+            select(Conversation.id).where(Conversation.id == conversation_id)
+        )
+        if exists is None:
+            raise NotFoundError("conversation not found")
+        raise ForbiddenError("not a member of this conversation")
+
+    # -- messages --------------------------------------------------------------------
+
+    def _check_body(self, body: str) -> None:
+        limit = self.settings.max_message_chars
+        if len(body) > limit:
+            raise TooLargeError(f"body: longer than {limit} characters")
+        if not body.strip():
+            raise InvalidPayloadError("body: must not be empty")
+
+    async def send_message(
+        self, sender_id: UserId, conversation_id: int, body: str, client_msg_id: str | None
+    ) -> MessageOut:
+        """Store a message, then emit `message:new` to the conversation's room.
+
+        A repeated `client_msg_id` (same sender and conversation) returns the
+        message stored the first time and emits nothing.
+        """
+        self._check_body(body)
+        lock = self._send_locks.get(conversation_id)
+        if lock is None:
+            lock = self._send_locks[conversation_id] = asyncio.Lock()
+        async with lock:
+            message, created = await self._store(sender_id, conversation_id, body, client_msg_id)
+            out = message_out(message)
+            if created:
+                await self._emit(
+                    conversation_room(conversation_id), "message:new", out.model_dump(mode="json")
+                )
+        return out
+
+    async def _store(
+        self, sender_id: UserId, conversation_id: int, body: str, client_msg_id: str | None
+    ) -> tuple[Message, bool]:
+        async with self.db.session() as session:
+            await self._require_member(session, sender_id, conversation_id)
+            if client_msg_id is not None:
+                stored = await self._by_client_id(
+                    session, sender_id, conversation_id, client_msg_id
+                )
+                if stored is not None:
+                    return stored, False
+            now = utcnow()
+            message = Message(
+                conversation_id=conversation_id,
+                sender_id=sender_id,
+                body=body,
+                client_msg_id=client_msg_id,
+                created_at=now,
+            )
+            try:
+                session.add(message)
+                await session.flush()
+                await session.execute(
+                    update(Conversation)
+                    .where(Conversation.id == conversation_id)
+                    .values(last_activity_at=now)
+                )
+                await session.commit()
+            except IntegrityError:
+                # The same client_msg_id won a race on another connection (or node).
+                await session.rollback()
+                if client_msg_id is not None:
+                    stored = await self._by_client_id(
+                        session, sender_id, conversation_id, client_msg_id
+                    )
+                    if stored is not None:
+                        return stored, False
+                raise NotFoundError("conversation not found") from None
+        return message, True
+
+    @staticmethod
+    async def _by_client_id(
+        session: AsyncSession, sender_id: UserId, conversation_id: int, client_msg_id: str
+    ) -> Message | None:
+        return await session.scalar(
+            select(Message).where(
+                Message.conversation_id == conversation_id,
+                Message.sender_id == sender_id,
+                Message.client_msg_id == client_msg_id,
+            )
+        )
+
+    async def history(
+        self, user_id: UserId, conversation_id: int, before: str | None, limit: int
+    ) -> list[MessageOut]:
+        """The `limit` newest messages older than `before` (or the newest), oldest first."""
+        before_id = None
+        if before is not None:
+            before_id = parse_id(before)
+            if before_id is None:
+                raise InvalidPayloadError("before: not a message id")
+        stmt = (
+            select(Message)
+            .where(Message.conversation_id == conversation_id)
+            .order_by(Message.id.desc())
+            .limit(limit)
+        )
+        if before_id is not None:
+            stmt = stmt.where(Message.id < before_id)
+        async with self.db.session() as session:
+            await self._require_member(session, user_id, conversation_id)
+            rows = list(await session.scalars(stmt))
+        rows.reverse()
+        return [message_out(m) for m in rows]
+
+    # -- read receipts, typing, presence ----------------------------------------------
+
+    async def mark_read(self, user_id: UserId, conversation_id: int, message_id: str) -> bool:
+        """Move the member's last read message forward (never back); True when it moved.
+
+        When it moved, the room gets `message:read {conversation_id, user_id, message_id}`.
+        """
+        mid = parse_id(message_id)
+        if mid is None:
+            raise InvalidPayloadError("message_id: not a message id")
+        cm = ConversationMember
+        async with self.db.session() as session:
+            await self._require_member(session, user_id, conversation_id)
+            found = await session.scalar(
+                select(Message.id).where(
+                    Message.id == mid, Message.conversation_id == conversation_id
+                )
+            )
+            if found is None:
+                raise NotFoundError("message not found")
+            # One conditional UPDATE: two concurrent receipts cannot move it backwards.
+            result = cast(
+                CursorResult[Any],
+                await session.execute(
+                    update(cm)
+                    .where(
+                        cm.conversation_id == conversation_id,
+                        cm.user_id == user_id,
+                        or_(cm.last_read_message_id.is_(None), cm.last_read_message_id < mid),
+                    )
+                    .values(last_read_message_id=mid)
+                ),
+            )
+            await session.commit()
+        if result.rowcount != 1:
+            return False
+        await self._emit(
+            conversation_room(conversation_id),
+            "message:read",
+            {"conversation_id": conversation_id, "user_id": user_id, "message_id": format_id(mid)},
+        )
+        return True
+
+    async def typing(
+        self, user_id: UserId, conversation_id: int, typing: bool, *, skip_sid: Sid | None
+    ) -> None:
+        """Tell the room's other sockets that `user_id` started or stopped typing."""
+        await self.require_member(user_id, conversation_id)
+        await self._emit(
+            conversation_room(conversation_id),
+            "typing",
+            {"conversation_id": conversation_id, "user_id": user_id, "typing": typing},
+            skip_sid=skip_sid,
+        )
+
+    async def on_presence_change(self, user_id: UserId, online: bool) -> None:
+        """Presence listener: one `presence` broadcast to all of the user's conversation rooms."""
+        rooms = [conversation_room(cid) for cid in await self.conversation_ids(user_id)]
+        if rooms:
+            await self._emit(rooms, "presence", {"user_id": user_id, "online": online})
+
+    async def _emit(
+        self, room: Room | list[Room], event: str, data: Any, *, skip_sid: Sid | None = None
+    ) -> None:
+        # The data is committed already: a failed broadcast is logged, not turned
+        # into an error for the sender (peers still get it from history).
+        try:
+            await self.realtime.to_room(room, event, data, namespace=CHAT, skip_sid=skip_sid)
+        except Exception:
+            log.exception("chat broadcast failed", extra={"event": event})
