@@ -25,9 +25,7 @@ from switchboard.api.web_page import install_web_page
 from switchboard.auth import routes as auth_routes
 from switchboard.auth.tokens import TokenService
 from switchboard.auth.users import UserService
-from switchboard.chat import routes as chat_routes
 from switchboard.chat.namespace import ChatNamespace
-from switchboard.chat.service import ChatService
 from switchboard.config import Settings, load_settings
 from switchboard.context import AppContext
 from switchboard.metrics import Metrics
@@ -36,6 +34,7 @@ from switchboard.notifications import routes as notification_routes
 from switchboard.notifications.namespace import NotificationsNamespace
 from switchboard.notifications.scheduler import NotificationScheduler
 from switchboard.notifications.service import NotificationService
+from switchboard.operations import Operations
 from switchboard.realtime.facade import Realtime
 from switchboard.realtime.server import RealtimeServer
 from switchboard.storage.database import Database
@@ -71,8 +70,6 @@ def create_app(settings: Settings | None = None) -> SwitchboardApp:
     tokens = TokenService(settings.resolved_jwt_secret(), settings.token_ttl_seconds)
     metrics = Metrics()
     realtime = Realtime()
-    users = UserService(db)
-    chat = ChatService(db, realtime, users, settings)
     notifications = NotificationService(db, realtime)
     ctx = AppContext(
         settings=settings,
@@ -80,13 +77,18 @@ def create_app(settings: Settings | None = None) -> SwitchboardApp:
         tokens=tokens,
         metrics=metrics,
         realtime=realtime,
-        users=users,
-        chat=chat,
+        users=UserService(db),
         notifications=notifications,
     )
-    rt = RealtimeServer(settings, tokens, metrics, allowed_origins=settings.cors_origins or None)
-    rt.register(ChatNamespace(rt, chat))
-    rt.on_presence_change(chat.on_presence_change)
+    ops = Operations(settings, metrics)  # cluster presence when SWITCHBOARD_REDIS_URL is set
+    rt = RealtimeServer(
+        settings,
+        tokens,
+        metrics,
+        allowed_origins=settings.cors_origins or None,
+        presence=ops.presence,
+    )
+    rt.register(ChatNamespace(rt))
     rt.register(NotificationsNamespace(rt, notifications))
     scheduler = NotificationScheduler(
         notifications,
@@ -98,6 +100,7 @@ def create_app(settings: Settings | None = None) -> SwitchboardApp:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await upgrade_database(db)
         realtime.bind(rt)
+        await ops.start()
         scheduler.start(rt.spawn)
         log.info("switchboard started", extra={"database": db.dialect})
         try:
@@ -106,11 +109,13 @@ def create_app(settings: Settings | None = None) -> SwitchboardApp:
             await scheduler.stop()
             realtime.unbind()
             await rt.close()
+            await ops.stop()
             await db.dispose()
 
     http = FastAPI(title="Switchboard", version="0.1.0", lifespan=lifespan)
     http.state.ctx = ctx
     install_error_handlers(http)
+    ops.install(http, ctx, rt)
     if settings.cors_origins:
         http.add_middleware(
             CORSMiddleware,
@@ -121,7 +126,6 @@ def create_app(settings: Settings | None = None) -> SwitchboardApp:
         )
     http.include_router(system.router)
     http.include_router(auth_routes.router)
-    http.include_router(chat_routes.router)
     http.include_router(notification_routes.router)
     if settings.api_key:  # no key configured: the internal API does not exist (404)
         http.include_router(notification_internal.router)

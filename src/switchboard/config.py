@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     notification_retention_days: int = Field(default=30, ge=0)
     scheduler_interval_seconds: float = Field(default=1.0, gt=0)
     node_id: str | None = None
+    # Cluster presence: a node that stops beating for this long is declared dead
+    # and its sockets go offline (within ttl + ttl/3; keep it under 30 s).
+    node_ttl_seconds: float = Field(default=15.0, gt=0, le=60)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
@@ -60,6 +62,32 @@ class Metrics:
             registry=r,
         )
 
+        # Cluster and dependency health (issue 6): an outage shows here while it lasts.
+        self.cluster_online_users = Gauge(
+            "switchboard_cluster_online_users",
+            "Users online on any node (cluster presence, refreshed every heartbeat)",
+            registry=r,
+        )
+        self.redis_up = Gauge(
+            "switchboard_redis_up",
+            "1 while Redis answers, 0 during an outage",
+            registry=r,
+        )
+        self.database_up = Gauge(
+            "switchboard_database_up", "1 when the last database check succeeded", registry=r
+        )
+        self.dead_nodes_reaped = Counter(
+            "switchboard_dead_nodes_reaped_total",
+            "Nodes that stopped beating and whose sockets this node took offline",
+            registry=r,
+        )
+        self.http_requests = Counter(
+            "switchboard_http_requests_total",
+            "HTTP responses by status class",
+            ["status"],
+            registry=r,
+        )
+
     def socket_connected(self, namespace: str) -> None:
         self.connected_sockets.labels(namespace).inc()
 
@@ -84,6 +112,14 @@ class Metrics:
 
     def slow_consumer(self) -> None:
         self.slow_consumers.inc()
+
+    def count_online_users(self, source: Callable[[], float]) -> None:
+        """Read the per-node online-user gauge from `source` at scrape time.
+
+        A cluster presence store reports transitions cluster-wide, so counting
+        them here would drift; its local mirror knows the exact figure.
+        """
+        self.online_users.set_function(source)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -1,0 +1,48 @@
+"""Request ids: every HTTP request gets one, in its log lines and its response.
+
+A caller (or nginx, with `proxy_set_header X-Request-ID $request_id`) may pass
+`X-Request-ID`; a well-formed one is kept so that one id follows a request
+through the proxy and the node, anything else is replaced by a fresh id.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import structlog
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from switchboard.metrics import Metrics
+
+HEADER = b"x-request-id"
+_VALID = re.compile(rb"[A-Za-z0-9._\-]{8,64}")
+
+
+class RequestIdMiddleware:
+    """Pure ASGI middleware: binds `request_id` in structlog's contextvars."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics | None = None) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope.get("headers") or []).get(HEADER, b"")
+        request_id = given.decode() if _VALID.fullmatch(given) else uuid.uuid4().hex
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != HEADER]
+                headers.append((HEADER, request_id.encode()))
+                message["headers"] = headers
+                if self.metrics is not None:
+                    self.metrics.http_requests.labels(f"{message['status'] // 100}xx").inc()
+            await send(message)
+
+        with structlog.contextvars.bound_contextvars(
+            request_id=request_id, method=scope.get("method"), path=scope.get("path")
+        ):
+            await self.app(scope, receive, send_with_id)
