@@ -25,7 +25,9 @@ from switchboard.api.web_page import install_web_page
 from switchboard.auth import routes as auth_routes
 from switchboard.auth.tokens import TokenService
 from switchboard.auth.users import UserService
+from switchboard.chat import routes as chat_routes
 from switchboard.chat.namespace import ChatNamespace
+from switchboard.chat.service import ChatService
 from switchboard.config import Settings, load_settings
 from switchboard.context import AppContext
 from switchboard.metrics import Metrics
@@ -70,6 +72,8 @@ def create_app(settings: Settings | None = None) -> SwitchboardApp:
     tokens = TokenService(settings.resolved_jwt_secret(), settings.token_ttl_seconds)
     metrics = Metrics()
     realtime = Realtime()
+    users = UserService(db)
+    chat = ChatService(db, realtime, users, settings)
     notifications = NotificationService(db, realtime)
     ctx = AppContext(
         settings=settings,
@@ -77,7 +81,8 @@ def create_app(settings: Settings | None = None) -> SwitchboardApp:
         tokens=tokens,
         metrics=metrics,
         realtime=realtime,
-        users=UserService(db),
+        users=users,
+        chat=chat,
         notifications=notifications,
     )
     ops = Operations(settings, metrics)  # cluster presence when SWITCHBOARD_REDIS_URL is set
@@ -88,7 +93,8 @@ def create_app(settings: Settings | None = None) -> SwitchboardApp:
         allowed_origins=settings.cors_origins or None,
         presence=ops.presence,
     )
-    rt.register(ChatNamespace(rt))
+    rt.register(ChatNamespace(rt, chat))
+    rt.on_presence_change(chat.on_presence_change)
     rt.register(NotificationsNamespace(rt, notifications))
     scheduler = NotificationScheduler(
         notifications,
@@ -126,6 +132,7 @@ def create_app(settings: Settings | None = None) -> SwitchboardApp:
         )
     http.include_router(system.router)
     http.include_router(auth_routes.router)
+    http.include_router(chat_routes.router)
     http.include_router(notification_routes.router)
     if settings.api_key:  # no key configured: the internal API does not exist (404)
         http.include_router(notification_internal.router)
