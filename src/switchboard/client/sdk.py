@@ -310,13 +310,18 @@ class SwitchboardClient:
         if not self.is_connected:
             return _token_expiry(self._token)
         acks = await asyncio.gather(
-            *(self._call(ns, "auth:refresh", {"token": self._token}) for ns in NAMESPACES)
+            *(self.call(ns, "auth:refresh", {"token": self._token}) for ns in NAMESPACES)
         )
         return min(datetime.fromisoformat(str(a["expires_at"])) for a in acks)
 
     # -- socket helpers -----------------------------------------------------------------
 
-    async def _call(self, namespace: str, event: str, payload: dict[str, Any]) -> dict[str, Any]:
+    async def call(self, namespace: str, event: str, payload: Any) -> dict[str, Any]:
+        """Emit `event` on `namespace` and return its `{ok: true, ...}` ack.
+
+        Raises `SwitchboardAckError` on `{ok: false}`; the typed helpers below
+        are built on it, and it reaches events they do not cover.
+        """
         if namespace not in self.sio.namespaces:
             raise NotConnectedError(f"{namespace} is not connected")
         try:
@@ -344,7 +349,7 @@ class SwitchboardClient:
         A `client_msg_id` is generated when none is given; sending again with
         the same one never stores a second message (safe retries).
         """
-        ack = await self._call(
+        ack = await self.call(
             CHAT,
             "message:send",
             {
@@ -357,27 +362,27 @@ class SwitchboardClient:
 
     async def mark_read(self, conversation_id: int, message_id: str) -> None:
         """`message:read`: tell the conversation you have read up to `message_id`."""
-        await self._call(
+        await self.call(
             CHAT, "message:read", {"conversation_id": conversation_id, "message_id": message_id}
         )
 
     async def typing(self, conversation_id: int, typing: bool = True) -> None:
         """`typing`: the conversation's other sockets see that you are (not) typing."""
-        await self._call(CHAT, "typing", {"conversation_id": conversation_id, "typing": typing})
+        await self.call(CHAT, "typing", {"conversation_id": conversation_id, "typing": typing})
 
     async def join_conversation(self, conversation_id: int) -> None:
         """`conversation:join`: join a conversation's room (members only)."""
-        await self._call(CHAT, "conversation:join", {"conversation_id": conversation_id})
+        await self.call(CHAT, "conversation:join", {"conversation_id": conversation_id})
 
     async def query_presence(self, user_ids: Iterable[int]) -> dict[int, bool]:
         """`presence:query`: which of these users are online."""
-        ack = await self._call(CHAT, "presence:query", {"user_ids": list(user_ids)})
+        ack = await self.call(CHAT, "presence:query", {"user_ids": list(user_ids)})
         online = ack.get("online") or {}
         return {int(uid): bool(flag) for uid, flag in online.items()}
 
     async def mark_notification_read(self, notification_id: str) -> int:
         """`notification:read`: mark one notification read; returns the new unread count."""
-        ack = await self._call(NOTIFICATIONS, "notification:read", {"id": notification_id})
+        ack = await self.call(NOTIFICATIONS, "notification:read", {"id": notification_id})
         return int(ack["unread_count"])
 
     # -- HTTP helpers -------------------------------------------------------------------
