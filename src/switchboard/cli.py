@@ -101,9 +101,10 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
 
 def _extra_commands() -> list[Callable[[Any], tuple[str, Command]]]:
     """Subcommands contributed by domain modules (kept out of this file's imports)."""
+    from switchboard.client.cli import add_chat_parser, add_tail_parser
     from switchboard.notifications.cli import add_parser as notify_parser
 
-    return [notify_parser]
+    return [notify_parser, add_chat_parser, add_tail_parser]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
