@@ -157,6 +157,18 @@ describe('HTTP auth', () => {
     expect(lastManager().chat.connectCalls).toBe(1);
   });
 
+  it('concurrent restore() calls share one round trip', async () => {
+    const { client, http } = setup({
+      'GET /api/auth/me': { status: 200, body: { user: alice } },
+      'POST /api/auth/refresh': { status: 200, body: { user: alice, token: tokenFor(alice.id) } },
+    });
+    const [a, b] = await Promise.all([client.restore(), client.restore()]);
+    expect(a).toEqual(alice);
+    expect(b).toEqual(alice);
+    expect(http.calls.filter((c) => c.path === '/api/auth/me')).toHaveLength(1);
+    expect(managers).toHaveLength(1);
+  });
+
   it('restore() without a session returns null and connects nothing', async () => {
     const { client } = setup({ 'GET /api/auth/me': { status: 401, body: { detail: 'missing_token' } } });
     expect(await client.restore()).toBeNull();

@@ -821,7 +821,19 @@ export function createSwitchboard(options: SwitchboardOptions = {}): Switchboard
     return p;
   }
 
-  async function restore(): Promise<User | null> {
+  let restoring: Promise<User | null> | null = null;
+
+  function restore(): Promise<User | null> {
+    // Concurrent callers (e.g. React StrictMode's double effects) share one round trip.
+    if (restoring) return restoring;
+    const p = doRestore().finally(() => {
+      restoring = null;
+    });
+    restoring = p;
+    return p;
+  }
+
+  async function doRestore(): Promise<User | null> {
     const u = await me();
     if (!u) return null;
     if (!token) {
