@@ -11,6 +11,8 @@ from typing import Any
 import httpx
 import socketio
 
+from tests.support.recovering import RecoveringClient
+
 _counter = itertools.count(1)
 
 
@@ -85,7 +87,8 @@ async def connect(
     reconnection: bool = False,
 ) -> tuple[socketio.AsyncClient, Recorder]:
     """Connect a python-socketio client, recording the listed events per namespace."""
-    client = socketio.AsyncClient(reconnection=reconnection)
+    # Strips broadcast offsets (connection state recovery) like the SDK does.
+    client = RecoveringClient(reconnection=reconnection)
     rec = Recorder()
     for ns, names in (events or {}).items():
         for name in names:

@@ -27,9 +27,12 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, Protocol
 
 import socketio
+from bidict import ValueDuplicationError
 from engineio import packet as eio_packet
 from socketio import packet as sio_packet
 
+from switchboard.realtime.recovery import Claim, Recovery, Track, new_pid
+from switchboard.realtime.recovery_store import Pos, format_pos
 from switchboard.types import EioSid, Sid
 
 log = logging.getLogger("switchboard.realtime")
@@ -61,6 +64,11 @@ class ConnectHooks(Protocol):
         """The client has its CONNECT answer; the socket is fully connected."""
         ...
 
+    @property
+    def sockets(self) -> Mapping[Sid, Any]:
+        """Live sockets by sid, each with a `user_id`."""
+        ...
+
 
 class _PreEncodedPacket(eio_packet.Packet):  # type: ignore[misc]
     """An Engine.IO packet encoded once and shared by every recipient of a broadcast."""
@@ -82,6 +90,12 @@ class FanoutManager(socketio.AsyncManager):  # type: ignore[misc]
         super().__init__()
         self.max_queue = max_queue
         self.on_overflow: Callable[[EioSid], None] = lambda _eio_sid: None
+        self.on_forget: Callable[[Sid], None] = lambda _sid: None
+        # Recovery: sockets being restored (deliveries wait here), last position
+        # queued per socket, sockets that overflowed (their last entry was lost).
+        self.holding: dict[Sid, list[tuple[Pos, list[_PreEncodedPacket]]]] = {}
+        self.last_sent: dict[Sid, Pos] = {}
+        self.overflowed: set[Sid] = set()
 
     def encode_event(self, namespace: str, data: list[Any]) -> list[_PreEncodedPacket]:
         pkt = self.server.packet_class(sio_packet.EVENT, namespace=namespace, data=data)
@@ -90,24 +104,70 @@ class FanoutManager(socketio.AsyncManager):  # type: ignore[misc]
         return [_PreEncodedPacket(p, isinstance(p, bytes)) for p in parts]
 
     def deliver(
-        self, packets: list[_PreEncodedPacket], recipients: Iterable[tuple[Sid, EioSid]]
+        self,
+        packets: list[_PreEncodedPacket],
+        recipients: Iterable[tuple[Sid, EioSid]],
+        pos: Pos | None = None,
     ) -> int:
-        """Queue pre-encoded packets for each recipient; returns how many got them."""
+        """Queue pre-encoded packets for each recipient; returns how many got them.
+
+        With a log position (`pos`), a recipient being restored gets the packets
+        held for later, and each recipient remembers the last position queued.
+        """
         sockets = self.server.eio.sockets
         limit = self.max_queue
+        holding = self.holding
+        last_sent = self.last_sent
         count = 0
-        for _sid, eio_sid in recipients:
+        for sid, eio_sid in recipients:
+            if holding and sid in holding:
+                if pos is not None:
+                    holding[sid].append((pos, packets))
+                continue
             sock = sockets.get(eio_sid)
             if sock is None or sock.closing or sock.closed:
                 continue
             queue = sock.queue
             if queue.qsize() >= limit:
+                if pos is not None:
+                    self.overflowed.add(sid)
                 self.on_overflow(eio_sid)
                 continue
             for p in packets:
                 queue.put_nowait(p)
+            if pos is not None:
+                last_sent[sid] = pos
             count += 1
         return count
+
+    def queue_now(self, eio_sid: EioSid, packets: Iterable[_PreEncodedPacket]) -> bool:
+        """Put packets on one Engine.IO queue without yielding to the event loop."""
+        sock = self.server.eio.sockets.get(eio_sid)
+        if sock is None or sock.closing or sock.closed:
+            return False
+        for p in packets:
+            sock.queue.put_nowait(p)
+        return True
+
+    def pre_connect_as(self, sid: Sid, eio_sid: EioSid, namespace: str) -> bool:
+        """`pre_connect` with a given sid (a restored session keeps its id)."""
+        ns = self.rooms.get(namespace, {})
+        if sid in ns.get(None, {}):
+            return False  # the old socket is still connected
+        try:
+            self.basic_enter_room(sid, namespace, None, eio_sid=eio_sid)
+        except ValueDuplicationError:
+            return False
+        self.basic_enter_room(sid, namespace, sid, eio_sid=eio_sid)
+        self.pending_connect.setdefault(namespace, []).append(sid)
+        return True
+
+    async def disconnect(self, sid: Sid, namespace: str, **kwargs: Any) -> None:
+        self.holding.pop(sid, None)
+        self.last_sent.pop(sid, None)
+        self.overflowed.discard(sid)
+        self.on_forget(sid)
+        await super().disconnect(sid, namespace, **kwargs)
 
     def recipients(
         self, namespace: str, room: str | list[str] | None, skip_sid: Any
@@ -165,10 +225,15 @@ class SocketIOServer(socketio.AsyncServer):  # type: ignore[misc]
         super().__init__(**kwargs)
         self._connect_timeout = connect_timeout
         self._connect_deadlines: dict[str, asyncio.TimerHandle] = {}
+        # Set by RealtimeServer when connection state recovery is on.
+        self.recovery: Recovery | None = None
+        self.on_first_connect: Callable[[], Awaitable[None]] | None = None
 
     # -- Engine.IO session lifecycle -------------------------------------------------
 
     async def _handle_eio_connect(self, eio_sid: str, environ: Mapping[str, Any]) -> None:
+        if self.on_first_connect is not None:
+            await self.on_first_connect()
         await super()._handle_eio_connect(eio_sid, slim_environ(environ))
         loop = asyncio.get_running_loop()
         self._connect_deadlines[eio_sid] = loop.call_later(
@@ -189,7 +254,32 @@ class SocketIOServer(socketio.AsyncServer):  # type: ignore[misc]
 
     async def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
         self._namespace_joined(eio_sid)
+        if self.recovery is not None:
+            # A lost transport (not a Socket.IO DISCONNECT) leaves a session behind.
+            for session in self._sessions_of(EioSid(eio_sid)):
+                await self.recovery.persist(session)
         await super()._handle_eio_disconnect(eio_sid, reason)
+
+    def _sessions_of(self, eio_sid: EioSid) -> list[Any]:
+        """Snapshot every namespace socket of a dropping connection, before it leaves its rooms."""
+        assert self.recovery is not None
+        manager: FanoutManager = self.manager
+        sessions = []
+        for namespace in list(manager.get_namespaces()):
+            sid = manager.sid_from_eio_sid(eio_sid, namespace)
+            if sid is None or not manager.is_connected(sid, namespace):
+                continue
+            rooms = [r for r in manager.get_rooms(sid, namespace) if r is not None and r != sid]
+            session = self.recovery.session_of(
+                namespace,
+                sid,
+                rooms,
+                manager.last_sent.get(sid),
+                sid in manager.overflowed,
+            )
+            if session is not None:
+                sessions.append(session)
+        return sessions
 
     # -- Socket.IO CONNECT -------------------------------------------------------------
 
@@ -204,28 +294,120 @@ class SocketIOServer(socketio.AsyncServer):  # type: ignore[misc]
         if handler is None:
             await self._refuse(eio_sid, namespace, {"message": "Invalid namespace"})
             return
-        sid = await self.manager.pre_connect(eio_sid, namespace)
+        manager: FanoutManager = self.manager
+        recovery = self.recovery
+        claim: Claim | None = None
+        if recovery is not None:
+            claim = await recovery.claim(namespace, self.environ.get(eio_sid, {}), data)
+        sid: Sid | None = None
+        if claim is not None:
+            sid = Sid(claim.session.sid)
+            if manager.pre_connect_as(sid, EioSid(eio_sid), namespace):
+                # Deliveries to the socket wait until its replay is queued.
+                manager.holding[sid] = []
+                for room in claim.session.rooms:
+                    manager.basic_enter_room(sid, namespace, room)
+            else:
+                await recovery.give_back(claim)  # type: ignore[union-attr]
+                claim, sid = None, None
+        if sid is None:
+            sid = await manager.pre_connect(eio_sid, namespace)
         if sid is None:
             await self._refuse(eio_sid, namespace, {"message": "Already connected"})
             return
+        start = recovery.events.processed(namespace) if recovery is not None else None
         try:
             extra = await handler.authenticate(sid, self.environ.get(eio_sid, {}), data)
         except socketio.exceptions.ConnectionRefusedError as exc:
+            await self._abandon(sid, namespace, claim)
             await self._refuse(eio_sid, namespace, exc.error_args)
-            await self.manager.disconnect(sid, namespace, ignore_queue=True)
             return
         except Exception:
             log.exception("connect handler failed", extra={"namespace": namespace, "sid": sid})
+            await self._abandon(sid, namespace, claim)
             await self._refuse(eio_sid, namespace, {"message": "internal error"})
-            await self.manager.disconnect(sid, namespace, ignore_queue=True)
             return
-        await self._send_packet(
-            eio_sid,
-            self.packet_class(sio_packet.CONNECT, {"sid": sid, **extra}, namespace=namespace),
-        )
+        if recovery is None or start is None:
+            answer: dict[str, Any] = {"sid": sid, **extra}
+            await self._send_packet(
+                eio_sid, self.packet_class(sio_packet.CONNECT, answer, namespace=namespace)
+            )
+        elif claim is None or not await self._restore(eio_sid, sid, namespace, claim, extra):
+            await self._connect_new(eio_sid, sid, namespace, handler, start, extra, claim)
         await self.manager.connect(sid, namespace)
         self._namespace_joined(eio_sid)
         await handler.connected(sid)
+
+    async def _abandon(self, sid: Sid, namespace: str, claim: Claim | None) -> None:
+        if claim is not None and self.recovery is not None:
+            await self.recovery.give_back(claim)
+        await self.manager.disconnect(sid, namespace, ignore_queue=True)
+
+    async def _connect_new(
+        self,
+        eio_sid: str,
+        sid: Sid,
+        namespace: str,
+        handler: ConnectHooks,
+        start: Pos,
+        extra: dict[str, Any],
+        failed: Claim | None,
+    ) -> None:
+        """A new session: a fresh pid (also when a claimed session could not be replayed)."""
+        assert self.recovery is not None
+        manager: FanoutManager = self.manager
+        if failed is not None:
+            # Only the rooms the namespace just granted, not the old session's.
+            granted = set(self.rooms(sid, namespace))
+            manager.holding.pop(sid, None)
+            for room in set(failed.session.rooms) - granted:
+                manager.basic_leave_room(sid, namespace, room)
+        state = handler.sockets.get(sid)
+        pid = new_pid()
+        if state is not None:
+            self.recovery.track(sid, Track(pid, state.user_id, start))
+        await self._send_packet(
+            eio_sid,
+            self.packet_class(
+                sio_packet.CONNECT, {"sid": sid, "pid": pid, **extra}, namespace=namespace
+            ),
+        )
+
+    async def _restore(
+        self, eio_sid: str, sid: Sid, namespace: str, claim: Claim, extra: dict[str, Any]
+    ) -> bool:
+        """Answer CONNECT with the old sid and pid, then every missed entry, in order."""
+        assert self.recovery is not None
+        manager: FanoutManager = self.manager
+        replay = await self.recovery.replay(namespace, sid, claim)
+        if replay is None:
+            return False
+        # From here to the end nothing awaits: no delivery can slip in between.
+        for room in replay.rooms:
+            manager.basic_enter_room(sid, namespace, room)
+        held = manager.holding.pop(sid, [])
+        session = claim.session
+        connect = self.packet_class(
+            sio_packet.CONNECT, {"sid": sid, "pid": session.pid, **extra}, namespace=namespace
+        ).encode()
+        packets: list[_PreEncodedPacket] = [_PreEncodedPacket(connect, False)]
+        last = claim.client_offset if claim.client_offset == session.last_sent else None
+        for pos, record in replay.entries:
+            packets.extend(
+                manager.encode_event(namespace, [record.event, *record.args, format_pos(pos)])
+            )
+            last = pos
+        for pos, pending in held:
+            if pos > replay.upto:
+                packets.extend(pending)
+                last = pos
+        if not manager.queue_now(EioSid(eio_sid), packets):
+            return True  # the transport closed meanwhile; the disconnect handles the rest
+        if last is not None:
+            manager.last_sent[sid] = last
+        self.recovery.track(sid, Track(session.pid, session.user_id, session.start))
+        self.recovery.succeeded()
+        return True
 
 
 _background: set[asyncio.Future[Any]] = set()

@@ -16,9 +16,12 @@ from switchboard.auth.tokens import TokenService
 from switchboard.config import Settings
 from switchboard.metrics import Metrics
 from switchboard.realtime import _sio_internals
+from switchboard.realtime.cluster_log import RedisLog
 from switchboard.realtime.emitter import Emitter
 from switchboard.realtime.namespace import SocketNamespace
 from switchboard.realtime.presence import LocalPresence, PresenceStore
+from switchboard.realtime.recovery import Recovery
+from switchboard.realtime.recovery_store import EventLog, MemoryLog
 from switchboard.types import EioSid, Sid, UserId
 
 log = logging.getLogger("switchboard.realtime")
@@ -57,12 +60,38 @@ class RealtimeServer:
             logger=False,
             engineio_logger=False,
         )
-        self.emitter = Emitter(self.sio)
+        self.events = self._event_log(settings)
+        # Connection state recovery (settings.recovery_seconds; 0 disables).
+        self.recovery: Recovery | None = None
+        if settings.recovery_seconds > 0:
+            self.recovery = Recovery(self.events, settings.recovery_seconds, tokens, metrics)
+            manager.on_forget = self.recovery.forget
+        self.sio.recovery = self.recovery
+        self.sio.on_first_connect = self.start
+        self.emitter = Emitter(self.sio, self.events, offsets=self.recovery is not None)
+        self._started = False
+        self._start_lock = asyncio.Lock()
         self.namespaces: dict[str, SocketNamespace] = {}
         self._presence_listeners: list[PresenceListener] = []
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # -- wiring ----------------------------------------------------------------------
+
+    @staticmethod
+    def _event_log(settings: Settings) -> EventLog:
+        """Redis Streams when SWITCHBOARD_REDIS_URL is set (cross-node), else in memory."""
+        if settings.redis_url:
+            return RedisLog(settings.redis_url, float(settings.recovery_seconds))
+        window = float(settings.recovery_seconds)
+        return MemoryLog(window, keep=window > 0)
+
+    async def start(self) -> None:
+        """Start the event log readers (idempotent; also run by the first connection)."""
+        async with self._start_lock:
+            if self._started:
+                return
+            await self.events.start(list(self.namespaces))
+            self._started = True
 
     def register(self, namespace: SocketNamespace) -> None:
         self.namespaces[namespace.name] = namespace
@@ -117,10 +146,9 @@ class RealtimeServer:
 
     async def join_user_to_room(self, user_id: UserId, room: str, namespace: str) -> None:
         """Make every live socket of a user in `namespace` join `room`."""
-        from switchboard.types import user_room
-
-        for sid in self.local_sids(namespace, user_room(user_id)):
-            await self.sio.enter_room(sid, room, namespace=namespace)
+        # Through the log: sockets on every node join, and a session restored
+        # later learns the room too.
+        await self.emitter.join_user(user_id, room, namespace)
 
     # -- shutdown --------------------------------------------------------------------
 
@@ -135,3 +163,4 @@ class RealtimeServer:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.presence.close()
+        await self.events.close()

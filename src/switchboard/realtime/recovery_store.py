@@ -1,0 +1,241 @@
+"""The ordered event log and the session store behind connection state recovery.
+
+`EventLog` is the one interface; two implementations:
+- `MemoryLog` (here): one node. A per-namespace counter numbers every
+  broadcast, a deque keeps the last `retention` seconds of them, sessions
+  live in a dict. Publishing delivers synchronously, so the log order is the
+  delivery order by construction.
+- `RedisLog` (`cluster_log.py`): many nodes and restarts. One Redis Stream per
+  namespace is both the cross-node transport and the replay log.
+
+Positions are `(int, int)` pairs shown to clients as `"a-b"` strings (a Redis
+Stream id, or `"<process start ms>-<counter>"` in memory): they are totally
+ordered, so the server can prove that nothing between two of them was lost.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+Pos = tuple[int, int]
+ZERO: Pos = (0, 0)
+
+_OFFSET_RE = re.compile(r"^(\d{1,20})-(\d{1,20})$")
+
+
+def format_pos(pos: Pos) -> str:
+    return f"{pos[0]}-{pos[1]}"
+
+
+def parse_pos(value: object) -> Pos | None:
+    """A client-supplied offset, or None when it is not one of ours."""
+    if not isinstance(value, str):
+        return None
+    m = _OFFSET_RE.match(value)
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+@dataclass(slots=True)
+class LogRecord:
+    """One entry of the log: a broadcast (`event`) or a cross-node room join (`join`)."""
+
+    kind: str
+    event: str = ""
+    args: list[Any] = field(default_factory=list)
+    rooms: list[str] | None = None  # None: the whole namespace
+    skip: str | None = None
+    user_id: int | None = None
+    room: str | None = None
+
+    def to_json(self) -> str:
+        if self.kind == "join":
+            return json.dumps({"k": "join", "u": self.user_id, "j": self.room})
+        return json.dumps(
+            {"k": "event", "e": self.event, "a": self.args, "r": self.rooms, "s": self.skip},
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> LogRecord:
+        d = json.loads(raw)
+        if d["k"] == "join":
+            return cls("join", user_id=int(d["u"]), room=str(d["j"]))
+        return cls("event", event=d["e"], args=list(d["a"]), rooms=d["r"], skip=d["s"])
+
+
+@dataclass(slots=True)
+class Session:
+    """What a dropped socket leaves behind so that it can be restored."""
+
+    pid: str
+    sid: str
+    namespace: str
+    user_id: int
+    rooms: list[str]
+    start: Pos  # log position when the socket connected
+    last_sent: Pos | None  # last broadcast queued to it (None: none yet)
+    served: Pos  # every entry up to here that was for it was queued to it
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> Session:
+        d = json.loads(raw)
+        last = d["last_sent"]
+        return cls(
+            pid=str(d["pid"]),
+            sid=str(d["sid"]),
+            namespace=str(d["namespace"]),
+            user_id=int(d["user_id"]),
+            rooms=[str(r) for r in d["rooms"]],
+            start=(int(d["start"][0]), int(d["start"][1])),
+            last_sent=None if last is None else (int(last[0]), int(last[1])),
+            served=(int(d["served"][0]), int(d["served"][1])),
+        )
+
+
+# Called for every entry, in log order, on every node: (namespace, position, record).
+Deliver = Callable[[str, Pos, LogRecord], None]
+
+
+class EventLog(Protocol):
+    """The ordered per-namespace log, its local delivery, and the session store."""
+
+    def bind(self, deliver: Deliver) -> None:
+        """Set what runs for every entry, on this node, in log order."""
+        ...
+
+    async def start(self, namespaces: list[str]) -> None:
+        """Begin delivering (readers for a shared log)."""
+        ...
+
+    async def publish(self, namespace: str, record: LogRecord) -> None:
+        """Append to the log; `deliver` runs for it on every node (maybe later)."""
+        ...
+
+    def processed(self, namespace: str) -> Pos:
+        """The last position this node has delivered locally."""
+        ...
+
+    async def wait_processed(self, namespace: str, pos: Pos, within: float) -> bool:
+        """Wait until this node has delivered up to `pos`; False on timeout."""
+        ...
+
+    async def can_replay_after(self, namespace: str, pos: Pos) -> bool:
+        """True when no entry after `pos` has been pruned."""
+        ...
+
+    async def entries_after(self, namespace: str, pos: Pos) -> list[tuple[Pos, LogRecord]] | None:
+        """Every entry after `pos`, in order; None when one of them was pruned."""
+        ...
+
+    async def save_session(self, session: Session, ttl: float) -> None: ...
+
+    async def peek_session(self, namespace: str, pid: str) -> Session | None: ...
+
+    async def take_session(self, namespace: str, pid: str) -> Session | None:
+        """Remove and return a session: at most one reconnect gets it."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class _NamespaceLog:
+    __slots__ = ("entries", "pruned_upto", "seq")
+
+    def __init__(self) -> None:
+        self.seq = 0
+        self.pruned_upto: Pos = ZERO
+        self.entries: deque[tuple[Pos, float, LogRecord]] = deque()
+
+
+class MemoryLog:
+    """Single-node log: counter + time-pruned deque per namespace, sessions in a dict."""
+
+    def __init__(self, retention: float, *, keep: bool = True) -> None:
+        # `keep=False` (recovery disabled): number and deliver, store nothing.
+        self.retention = retention
+        self.keep = keep
+        self._epoch = int(time.time() * 1000)
+        self._logs: dict[str, _NamespaceLog] = {}
+        self._sessions: dict[tuple[str, str], tuple[float, Session]] = {}
+        self._deliver: Deliver = lambda _ns, _pos, _rec: None
+
+    def _log(self, namespace: str) -> _NamespaceLog:
+        log = self._logs.get(namespace)
+        if log is None:
+            log = self._logs[namespace] = _NamespaceLog()
+        return log
+
+    def bind(self, deliver: Deliver) -> None:
+        self._deliver = deliver
+
+    async def start(self, namespaces: list[str]) -> None:
+        return None
+
+    async def publish(self, namespace: str, record: LogRecord) -> None:
+        log = self._log(namespace)
+        log.seq += 1
+        pos = (self._epoch, log.seq)
+        if self.keep:
+            now = time.monotonic()
+            log.entries.append((pos, now, record))
+            self._prune(log, now)
+        self._deliver(namespace, pos, record)
+
+    def _prune(self, log: _NamespaceLog, now: float) -> None:
+        cutoff = now - self.retention
+        entries = log.entries
+        while entries and entries[0][1] < cutoff:
+            log.pruned_upto = entries.popleft()[0]
+
+    def processed(self, namespace: str) -> Pos:
+        return (self._epoch, self._log(namespace).seq)
+
+    async def wait_processed(self, namespace: str, pos: Pos, within: float) -> bool:
+        return self.processed(namespace) >= pos
+
+    async def can_replay_after(self, namespace: str, pos: Pos) -> bool:
+        log = self._log(namespace)
+        self._prune(log, time.monotonic())
+        return log.pruned_upto <= pos
+
+    async def entries_after(self, namespace: str, pos: Pos) -> list[tuple[Pos, LogRecord]] | None:
+        if not await self.can_replay_after(namespace, pos):
+            return None
+        out: list[tuple[Pos, LogRecord]] = []
+        for p, _t, rec in reversed(self._logs[namespace].entries):
+            if p <= pos:
+                break
+            out.append((p, rec))
+        out.reverse()
+        return out
+
+    def _expire_sessions(self) -> None:
+        now = time.monotonic()
+        for key in [k for k, (exp, _s) in self._sessions.items() if exp < now]:
+            del self._sessions[key]
+
+    async def save_session(self, session: Session, ttl: float) -> None:
+        self._expire_sessions()
+        self._sessions[(session.namespace, session.pid)] = (time.monotonic() + ttl, session)
+
+    async def peek_session(self, namespace: str, pid: str) -> Session | None:
+        self._expire_sessions()
+        found = self._sessions.get((namespace, pid))
+        return found[1] if found else None
+
+    async def take_session(self, namespace: str, pid: str) -> Session | None:
+        self._expire_sessions()
+        found = self._sessions.pop((namespace, pid), None)
+        return found[1] if found else None
+
+    async def close(self) -> None:
+        self._sessions.clear()
