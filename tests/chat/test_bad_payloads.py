@@ -63,6 +63,8 @@ def battery(cid: int) -> list[tuple[str, Any, str]]:
         ("message:read", {"conversation_id": cid, "message_id": "abc"}, "invalid_payload"),
         ("message:read", {"conversation_id": cid, "message_id": "-1"}, "invalid_payload"),
         ("message:read", {"conversation_id": cid, "message_id": "9" * 40}, "invalid_payload"),
+        ("message:read", {"conversation_id": cid, "message_id": "9" * 20}, "invalid_payload"),
+        ("message:read", {"conversation_id": cid, "message_id": "0" * 16}, "invalid_payload"),
         ("message:read", {"conversation_id": cid, "message_id": "0" * 15 + "1"}, "not_found"),
         ("conversation:join", {"conversation_id": "1"}, "invalid_payload"),
         ("conversation:join", {"conversation_id": 0}, "invalid_payload"),

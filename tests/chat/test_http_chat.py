@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import httpx
 
@@ -99,7 +100,14 @@ async def test_http_message_validation(server: ServerProcess, users: Users) -> N
         ]:
             r = await http.post(url, json=bad)
             assert r.status_code == 422, (bad, r.text)
-        for query in ["before=abc", "before=-1", "limit=0", "limit=101", "limit=x"]:
+        for query in [
+            "before=abc",
+            "before=-1",
+            "before=" + "9" * 20,
+            "limit=0",
+            "limit=101",
+            "limit=x",
+        ]:
             assert (await http.get(f"{url}?{query}")).status_code == 422, query
         assert (await http.get("/api/conversations/0/messages")).status_code == 422
         assert (await http.get(f"/api/conversations/{2**40}/messages")).status_code == 404
@@ -218,3 +226,30 @@ async def test_pagination_walk_returns_every_message_once_in_order(
             assert [m for m in seen if m["sender_id"] == bob.id] == posted
         default = (await http.get(f"/api/conversations/{cid}/messages")).json()["messages"]
         assert [m["body"] for m in default] == expected_bodies[-50:]
+
+
+async def test_client_msg_id_race_across_two_processes_stores_one_message(
+    server_factory: Callable[..., ServerProcess], tmp_path: Path
+) -> None:
+    # Two server processes on one SQLite file: the per-process send lock cannot
+    # serialise them, so only the database's unique constraint keeps retries single.
+    from tests.support.clients import register
+
+    shared = tmp_path / "shared"
+    one = server_factory(workdir=shared)
+    two = server_factory(workdir=shared)
+    alice = await register(one.url)
+    bob = await register(one.url)
+    cid = (await create_conversation(one.url, alice, [bob]))["id"]
+    for i in range(10):
+        replies = await asyncio.gather(
+            *(
+                http_send(srv.url, alice, cid, f"race {i}", client_msg_id=f"r-{i}")
+                for srv in (one, two, one, two)
+            )
+        )
+        assert {r.status_code for r in replies} == {201}
+        assert len({r.json()["message"]["id"] for r in replies}) == 1
+    async with httpx.AsyncClient(base_url=two.url, headers=bob.bearer) as http:
+        history = (await http.get(f"/api/conversations/{cid}/messages")).json()["messages"]
+    assert [m["client_msg_id"] for m in history] == [f"r-{i}" for i in range(10)]

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.auth.users import UserService
 from switchboard.chat.schemas import (
+    MAX_DB_ID,
     MAX_MEMBERS,
     ConversationOut,
     ConversationSummaryOut,
@@ -60,6 +61,16 @@ def message_out(message: Message) -> MessageOut:
         created_at=message.created_at,
         client_msg_id=message.client_msg_id,
     )
+
+
+def _message_id(value: str, field: str) -> int:
+    """The integer key behind a public message id; anything else is bad input."""
+    mid = parse_id(value)
+    # parse_id accepts a few digits more than a 64-bit key holds: refuse those
+    # here rather than overflow the database driver.
+    if mid is None or not 1 <= mid <= MAX_DB_ID:
+        raise InvalidPayloadError(f"{field}: not a message id")
+    return mid
 
 
 def _conversation_out(conv: Conversation, member_ids: list[int]) -> ConversationOut:
@@ -272,6 +283,7 @@ class ChatService:
                         session, sender_id, conversation_id, client_msg_id
                     )
                     if stored is not None:
+                        log.info("client_msg_id race lost; answering with the stored message")
                         return stored, False
                 raise NotFoundError("conversation not found") from None
         return message, True
@@ -292,11 +304,7 @@ class ChatService:
         self, user_id: UserId, conversation_id: int, before: str | None, limit: int
     ) -> list[MessageOut]:
         """The `limit` newest messages older than `before` (or the newest), oldest first."""
-        before_id = None
-        if before is not None:
-            before_id = parse_id(before)
-            if before_id is None:
-                raise InvalidPayloadError("before: not a message id")
+        before_id = None if before is None else _message_id(before, "before")
         stmt = (
             select(Message)
             .where(Message.conversation_id == conversation_id)
@@ -318,9 +326,7 @@ class ChatService:
 
         When it moved, the room gets `message:read {conversation_id, user_id, message_id}`.
         """
-        mid = parse_id(message_id)
-        if mid is None:
-            raise InvalidPayloadError("message_id: not a message id")
+        mid = _message_id(message_id, "message_id")
         cm = ConversationMember
         async with self.db.session() as session:
             await self._require_member(session, user_id, conversation_id)
