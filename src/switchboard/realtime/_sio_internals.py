@@ -427,6 +427,15 @@ async def close_transports(server: SocketIOServer) -> None:
     sockets = list(server.eio.sockets.values())
     if sockets:
         await asyncio.gather(
-            *(s.close(wait=False, abort=False, reason="server shutting down") for s in sockets),
+            *(
+                s.close(wait=False, abort=False, reason="server shutting down")
+                for s in sockets
+                if not s.closed
+            ),
             return_exceptions=True,
         )
+    for s in sockets:
+        # A None after the CLOSE packet ends the websocket writer and answers a
+        # pending long-poll at once; otherwise a poll of an already-closed session
+        # would hold the shutdown for up to pingInterval + pingTimeout.
+        s.queue.put_nowait(None)

@@ -218,7 +218,12 @@ class SocketNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
     async def _end_expired(self, sid: Sid) -> None:
         state = self.sockets.get(sid)
-        if state is None or state.expires_at > time.time():
+        if state is None:
+            return
+        if state.expires_at > time.time():
+            # The loop's monotonic clock can fire a hair before the wall-clock `exp`
+            # (or a refresh moved it): check again at the new time, never drop it.
+            self._schedule_expiry(sid, state)
             return
         log.info("token expired on a live socket", extra={"namespace": self.name, "sid": sid})
         await self.rt.emitter.to_socket(
