@@ -55,6 +55,11 @@ pytest: install system-deps web test-js-deps
 
 test: install system-deps lint typecheck web-test pytest
 
+# Redis, PostgreSQL, $(NODES) nodes and nginx on this machine (docs/operations.md); Ctrl-C stops all.
+NODES ?= 3
+cluster: install system-deps web
+	deploy/cluster.sh $(NODES)
+
 bench: install
 	$(PY) -m bench.run
 
