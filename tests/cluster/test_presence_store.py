@@ -1,0 +1,100 @@
+"""ClusterPresence against a real redis-server: transitions exactly once under concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from switchboard.realtime.cluster_presence import ClusterPresence
+from switchboard.realtime.redis_conn import redis_client
+from switchboard.types import Sid
+from tests.support.redis import RedisProcess
+
+pytestmark = pytest.mark.cluster
+
+
+class Node:
+    """One store plus the transitions it announced."""
+
+    def __init__(self, redis: RedisProcess, node_id: str, ttl: float = 30.0) -> None:
+        self.store = ClusterPresence(redis_client(redis.url), node_id, ttl_seconds=ttl)
+        self.announced: list[tuple[int, bool]] = []
+
+        async def record(user_id: int, online: bool) -> None:
+            self.announced.append((user_id, online))
+
+        self.store.on_change = record
+
+
+async def test_concurrent_connects_and_disconnects_report_each_transition_once(
+    redis_server: RedisProcess,
+) -> None:
+    a, b = Node(redis_server, "a"), Node(redis_server, "b")
+    await a.store.start()
+    await b.store.start()
+    users = range(1, 41)
+    try:
+        # Every user opens two sockets on each node at the same time.
+        adds = [
+            node.store.add(uid, Sid(f"{node.store.node_id}-{uid}-{k}"))
+            for uid in users
+            for node in (a, b)
+            for k in range(2)
+        ]
+        came_online = await asyncio.gather(*adds)
+        assert sum(came_online) == len(users)
+        assert await a.store.online_user_ids() == set(users)
+        status = await b.store.online_status_bulk([1, 2, 999])
+        assert status == {1: True, 2: True, 999: False}
+
+        removes = [
+            node.store.remove(uid, Sid(f"{node.store.node_id}-{uid}-{k}"))
+            for uid in users
+            for node in (a, b)
+            for k in range(2)
+        ]
+        went_offline = await asyncio.gather(*removes)
+        assert sum(went_offline) == len(users)
+        assert await b.store.online_user_ids() == set()
+        # Removing an unknown socket changes nothing.
+        assert await a.store.remove(1, Sid("never-added")) is False
+    finally:
+        await a.store.close()
+        await b.store.close()
+
+
+async def test_two_survivors_reap_a_dead_node_once(redis_server: RedisProcess) -> None:
+    dead = Node(redis_server, "dead", ttl=0.5)
+    s1, s2 = Node(redis_server, "s1"), Node(redis_server, "s2")
+    for node in (dead, s1, s2):
+        await node.store.tick()  # register without background loops
+    await dead.store.add(7, Sid("d-7"))
+    await dead.store.add(8, Sid("d-8"))
+    await s1.store.add(8, Sid("s1-8"))  # user 8 stays online through s1
+    await asyncio.sleep(0.8)  # the dead node's heartbeat key expires
+    s1.store._reap_after = s2.store._reap_after = 0.0
+    await asyncio.gather(s1.store.tick(), s2.store.tick())
+    announced = s1.announced + s2.announced
+    assert announced == [(7, False)]
+    assert await s1.store.online_user_ids() == {8}
+    for node in (s1, s2):
+        node.store._local.clear()
+        await node.store.close()
+    await dead.store.redis.aclose()
+
+
+async def test_node_rewrites_its_sockets_into_a_restarted_redis(redis_server: RedisProcess) -> None:
+    node = Node(redis_server, "n")
+    await node.store.tick()
+    await node.store.add(5, Sid("n-5"))
+    redis_server.kill()
+    await node.store.tick()  # notices the outage
+    # Connects during the outage are kept locally, not lost.
+    assert await node.store.add(6, Sid("n-6")) is False
+    redis_server.start()
+    await node.store.tick()
+    assert await node.store.online_user_ids() == {5, 6}
+    # The empty Redis made both users come online again: announced once each.
+    assert sorted(node.announced) == [(5, True), (6, True)]
+    await node.store.close()
