@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import httpx
@@ -17,12 +18,23 @@ pytestmark = pytest.mark.cluster
 
 
 async def test_metrics_parse_and_counters_move_with_traffic(nodes: Nodes) -> None:
-    (node,) = nodes(1)
+    (node,) = nodes(1, SWITCHBOARD_LOG_JSON="true")
     ada, bob = await register(node.url), await register(node.url)
     async with httpx.AsyncClient(base_url=node.url) as http:
-        r = await http.post("/api/conversations", json={"member_ids": [bob.id]}, headers=ada.bearer)
+        r = await http.post(
+            "/api/conversations",
+            json={"member_ids": [bob.id]},
+            headers={**ada.bearer, "X-Request-ID": "trace-0001"},
+        )
         cid = r.json()["conversation"]["id"]
-        assert r.headers["x-request-id"]
+        assert r.headers["x-request-id"] == "trace-0001"
+        r = await http.get("/api/conversations", headers={**ada.bearer, "X-Request-ID": "no way"})
+        assert r.headers["x-request-id"] not in ("", "no way")
+    lines = [json.loads(ln) for ln in node.log().splitlines() if ln.startswith("{")]
+    traced = [ln for ln in lines if ln.get("request_id") == "trace-0001"]
+    assert traced[-1]["event"] == "http request"
+    assert traced[-1]["status"] == 201
+    assert traced[-1]["path"] == "/api/conversations"
     before = await scrape(node)
     ada_sock, _ = await connect(node.url, ada)
     bob_sock, bob_rec = await connect(node.url, bob, events={"/chat": ["message:new"]})

@@ -7,7 +7,9 @@ through the proxy and the node, anything else is replaced by a fresh id.
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 import uuid
 
 import structlog
@@ -15,7 +17,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from switchboard.metrics import Metrics
 
+log = logging.getLogger("switchboard.http")
+
 HEADER = b"x-request-id"
+# Probes and scrapes would drown the log; they still get an id and a header.
+_QUIET_PATHS = frozenset({"/healthz", "/metrics"})
 _VALID = re.compile(rb"[A-Za-z0-9._\-]{8,64}")
 
 
@@ -32,9 +38,13 @@ class RequestIdMiddleware:
             return
         given = dict(scope.get("headers") or []).get(HEADER, b"")
         request_id = given.decode() if _VALID.fullmatch(given) else uuid.uuid4().hex
+        started = time.perf_counter()
+        status = 500
 
         async def send_with_id(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = message["status"]
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != HEADER]
                 headers.append((HEADER, request_id.encode()))
                 message["headers"] = headers
@@ -45,4 +55,14 @@ class RequestIdMiddleware:
         with structlog.contextvars.bound_contextvars(
             request_id=request_id, method=scope.get("method"), path=scope.get("path")
         ):
-            await self.app(scope, receive, send_with_id)
+            try:
+                await self.app(scope, receive, send_with_id)
+            finally:
+                if scope.get("path") not in _QUIET_PATHS:
+                    log.info(
+                        "http request",
+                        extra={
+                            "status": status,
+                            "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                        },
+                    )
