@@ -33,6 +33,7 @@ from switchboard.realtime.recovery_store import (
     format_pos,
     parse_pos,
 )
+from switchboard.realtime.redis_conn import redis_client
 
 log = logging.getLogger("switchboard.realtime.cluster")
 
@@ -61,16 +62,22 @@ def _pos(raw: object) -> Pos:
 class RedisLog:
     def __init__(self, url: str, retention: float) -> None:
         self.retention = max(retention, MIN_RETENTION_SECONDS)
-        self._redis: aioredis.Redis = aioredis.Redis.from_url(
-            url, decode_responses=True, socket_connect_timeout=2, socket_timeout=5
-        )
-        # The blocking reader gets its own connection: XREAD BLOCK holds it.
-        self._reader: aioredis.Redis = aioredis.Redis.from_url(
+        # A blocking pool: a burst of emits waits for a connection instead of failing.
+        pool = aioredis.BlockingConnectionPool.from_url(
             url,
+            max_connections=32,
+            timeout=5,
             decode_responses=True,
             socket_connect_timeout=2,
-            socket_timeout=_READ_BLOCK_MS / 1000 + 5,
+            socket_timeout=5,
         )
+        self._redis: aioredis.Redis = aioredis.Redis(connection_pool=pool)
+        self._expire_at: dict[str, float] = {}
+        # The blocking reader gets its own connection: XREAD BLOCK holds it. Its
+        # retries are harmless (a read is idempotent); the publisher above has
+        # none on purpose: a retried XADD whose first answer was lost would
+        # append the event twice.
+        self._reader: aioredis.Redis = redis_client(url, blocking=True, name="switchboard-log")
         self._deliver: Deliver = lambda _ns, _pos, _rec: None
         self._processed: dict[str, Pos] = {}
         self._advanced: dict[str, asyncio.Condition] = {}
@@ -172,11 +179,13 @@ class RedisLog:
 
     async def _xadd(self, namespace: str, record: LogRecord) -> None:
         key = _key(namespace)
-        min_id = f"{int((time.time() - self.retention) * 1000)}-0"
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.xadd(key, {"d": record.to_json()}, minid=min_id, approximate=True)
-            pipe.expire(key, int(self.retention * 2) + 1)
-            await pipe.execute()
+        now = time.time()
+        min_id = f"{int((now - self.retention) * 1000)}-0"
+        await self._redis.xadd(key, {"d": record.to_json()}, minid=min_id, approximate=True)
+        # The key outlives an idle namespace by at most twice the retention.
+        if self._expire_at.get(namespace, 0.0) <= now:
+            self._expire_at[namespace] = now + 1.0
+            await self._redis.expire(key, int(self.retention * 2) + 1)
 
     def _enqueue(self, namespace: str, record: LogRecord) -> None:
         if len(self._outbox) >= _OUTBOX_MAX:
