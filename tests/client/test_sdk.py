@@ -131,8 +131,11 @@ async def test_conversation_send_history_and_live_message(
     assert [m.id for m in await alice.history(conv.id, before=second.id, limit=10)] == [sent.id]
     assert [m.id for m in await alice.history(conv.id, limit=1)] == [second.id]
 
-    listed = await bob.list_conversations()
-    assert conv.id in [c.id for c in listed]
+    listed = {c.id: c for c in await bob.list_conversations()}
+    assert conv.id in listed
+    last = listed[conv.id].last_message
+    assert last is not None
+    assert last.id == second.id
 
 
 async def test_send_message_retry_with_same_client_msg_id_stores_one(

@@ -24,15 +24,6 @@ class User(_Model):
     name: str
 
 
-class Conversation(_Model):
-    """`{id, title, member_ids, created_at}`."""
-
-    id: int
-    title: str | None = None
-    member_ids: list[int]
-    created_at: datetime
-
-
 class Message(_Model):
     """A chat message; ids sort in send order within a conversation."""
 
@@ -42,6 +33,21 @@ class Message(_Model):
     body: str
     created_at: datetime
     client_msg_id: str | None = None
+
+
+class Conversation(_Model):
+    """`{id, title, member_ids, created_at}`.
+
+    `list_conversations()` also fills `last_message` and `unread_count` (the
+    caller's), when the server sends them.
+    """
+
+    id: int
+    title: str | None = None
+    member_ids: list[int]
+    created_at: datetime
+    last_message: Message | None = None
+    unread_count: int | None = None
 
 
 class Notification(_Model):
