@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Self, TypeVar, overload
 from urllib.parse import quote
 
 import httpx
@@ -155,6 +155,14 @@ class SwitchboardClient:
 
     # -- incoming events ----------------------------------------------------------------
 
+    @overload
+    def on(
+        self, event: str, handler: None = None, *, namespace: str | None = None
+    ) -> Callable[[H], H]: ...
+
+    @overload
+    def on(self, event: str, handler: H, *, namespace: str | None = None) -> H: ...
+
     def on(
         self, event: str, handler: H | None = None, *, namespace: str | None = None
     ) -> Callable[[H], H] | H:
@@ -214,6 +222,19 @@ class SwitchboardClient:
             raise SwitchboardClientError("this client was given a token, not a password")
         body = await self._request(
             "POST", "/api/auth/login", body={"email": self._email, "password": self._password}
+        )
+        self._token = str(body["token"])
+        self.user = User.model_validate(body["user"])
+        return self.user
+
+    async def register(self, name: str) -> User:
+        """POST /api/auth/register with the constructor's email and password, then log in."""
+        if self._email is None or self._password is None:
+            raise SwitchboardClientError("register needs the email and password")
+        body = await self._request(
+            "POST",
+            "/api/auth/register",
+            body={"email": self._email, "password": self._password, "name": name},
         )
         self._token = str(body["token"])
         self.user = User.model_validate(body["user"])
