@@ -1,34 +1,34 @@
-"""Cluster presence: every node agrees, a killed node's users go offline once, no ghosts."""
+"""Cluster presence on real nodes: every node agrees, a killed node's users go offline once."""
 
 from __future__ import annotations
 
 import httpx
 import pytest
 
-from tests.cluster.conftest import START_TIMEOUT, Nodes, eventually, online_on
+from tests.cluster.conftest import Nodes, eventually, online_on
 from tests.support.clients import connect, register
 
 pytestmark = pytest.mark.cluster
 
 
 async def test_presence_agrees_on_every_node(nodes: Nodes) -> None:
-    n1, n2, n3 = nodes(3)
+    n1, n2 = nodes(2)
     ada, bob = await register(n1.url), await register(n1.url)
     ada_sock, _ = await connect(n1.url, ada)
     bob_sock, _ = await connect(n2.url, bob)
     ids = [ada.id, bob.id]
     try:
-        for node in (n1, n2, n3):
+        for node in (n1, n2):
             assert await online_on(node, ada.token, ids) == {str(ada.id): True, str(bob.id): True}
         # A second socket elsewhere keeps Bob online when the first one leaves.
-        bob_again, _ = await connect(n3.url, bob, namespaces=("/notifications",))
+        bob_again, _ = await connect(n1.url, bob, namespaces=("/notifications",))
         await bob_sock.disconnect()
-        for node in (n1, n2, n3):
+        for node in (n1, n2):
             assert (await online_on(node, ada.token, ids))[str(bob.id)] is True
         await bob_again.disconnect()
 
         async def bob_offline_everywhere() -> bool:
-            views = [await online_on(node, ada.token, ids) for node in (n1, n2, n3)]
+            views = [await online_on(node, ada.token, ids) for node in (n1, n2)]
             return not any(view[str(bob.id)] for view in views)
 
         await eventually(bob_offline_everywhere, timeout=5)
@@ -62,19 +62,4 @@ async def test_sigkilled_node_users_go_offline_everywhere_once(nodes: Nodes) -> 
         assert (await online_on(n1, ada.token, [ada.id]))[str(ada.id)] is True
     finally:
         await ada_sock.disconnect()
-        await bob_sock.disconnect()
-
-
-async def test_restarted_node_with_fixed_id_leaves_no_ghosts(nodes: Nodes) -> None:
-    (n1,) = nodes(1)
-    (n2,) = nodes(1, SWITCHBOARD_NODE_ID="node-b", SWITCHBOARD_NODE_TTL_SECONDS="30")
-    ada, bob = await register(n1.url), await register(n1.url)
-    bob_sock, _ = await connect(n2.url, bob)
-    try:
-        assert (await online_on(n1, ada.token, [bob.id]))[str(bob.id)] is True
-        n2.kill()
-        # Back before its 30 s heartbeat could expire: it must clear its own stale entries.
-        n2.start(timeout=START_TIMEOUT)
-        assert (await online_on(n1, ada.token, [bob.id]))[str(bob.id)] is False
-    finally:
         await bob_sock.disconnect()

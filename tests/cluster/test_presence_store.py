@@ -98,3 +98,20 @@ async def test_node_rewrites_its_sockets_into_a_restarted_redis(redis_server: Re
     # The empty Redis made both users come online again: announced once each.
     assert sorted(node.announced) == [(5, True), (6, True)]
     await node.store.close()
+
+
+async def test_restarted_node_with_the_same_id_clears_its_ghosts(
+    redis_server: RedisProcess,
+) -> None:
+    first = Node(redis_server, "fixed", ttl=30)
+    await first.store.tick()
+    await first.store.add(3, Sid("old-3"))
+    # The process dies: no close(), its heartbeat would last another 30 s.
+    await first.store.redis.aclose()
+    again = Node(redis_server, "fixed", ttl=30)
+    await again.store.start()
+    try:
+        assert await again.store.is_online(3) is False
+        assert again.announced == [(3, False)]
+    finally:
+        await again.store.close()
