@@ -39,9 +39,12 @@ async def test_register_sets_http_only_cookie_and_returns_token(server: ServerPr
 async def test_duplicate_email_is_409_case_insensitively(server: ServerProcess) -> None:
     email = _email("dup")
     async with httpx.AsyncClient(base_url=server.url) as http:
-        first = await http.post("/api/auth/register", json={"email": email, "password": "password-123", "name": "D"})
+        first = await http.post(
+            "/api/auth/register", json={"email": email, "password": "password-123", "name": "D"}
+        )
         again = await http.post(
-            "/api/auth/register", json={"email": email.upper(), "password": "password-123", "name": "D"}
+            "/api/auth/register",
+            json={"email": email.upper(), "password": "password-123", "name": "D"},
         )
     assert first.status_code == 201
     assert again.status_code == 409
@@ -66,12 +69,18 @@ async def test_invalid_registration_is_422(server: ServerProcess) -> None:
 async def test_login_me_refresh_logout(server: ServerProcess) -> None:
     user = await register(server.url, "Grace")
     async with httpx.AsyncClient(base_url=server.url) as http:
-        wrong = await http.post("/api/auth/login", json={"email": user.email, "password": "nope-nope"})
+        wrong = await http.post(
+            "/api/auth/login", json={"email": user.email, "password": "nope-nope"}
+        )
         assert wrong.status_code == 401
-        unknown = await http.post("/api/auth/login", json={"email": _email("ghost"), "password": "password-123"})
+        unknown = await http.post(
+            "/api/auth/login", json={"email": _email("ghost"), "password": "password-123"}
+        )
         assert unknown.status_code == 401
 
-        r = await http.post("/api/auth/login", json={"email": user.email.upper(), "password": user.password})
+        r = await http.post(
+            "/api/auth/login", json={"email": user.email.upper(), "password": user.password}
+        )
         assert r.status_code == 200
         assert r.json()["user"]["id"] == user.id
         # The client now holds the cookie: /me works without a header.
@@ -86,7 +95,9 @@ async def test_login_me_refresh_logout(server: ServerProcess) -> None:
 
         out = await http.post("/api/auth/logout")
         assert out.status_code == 204
-        assert 'auth_token=""' in out.headers["set-cookie"] or "Max-Age=0" in out.headers["set-cookie"]
+        assert (
+            'auth_token=""' in out.headers["set-cookie"] or "Max-Age=0" in out.headers["set-cookie"]
+        )
         assert (await http.get("/api/auth/me")).status_code == 401
 
 
@@ -97,9 +108,13 @@ async def test_bearer_header_and_bad_tokens(server: ServerProcess) -> None:
         for headers in ({}, {"Authorization": "Bearer garbage"}, {"Cookie": "auth_token=garbage"}):
             r = await http.get("/api/auth/me", headers=headers)
             assert r.status_code == 401
-        assert (await http.post("/api/auth/refresh", headers={"Authorization": "Bearer x.y.z"})).status_code == 401
+        assert (
+            await http.post("/api/auth/refresh", headers={"Authorization": "Bearer x.y.z"})
+        ).status_code == 401
         expired = jwt.encode(
-            {"sub": str(user.id), "exp": int(time.time()) - 5}, "test-secret-" + "x" * 32, algorithm="HS256"
+            {"sub": str(user.id), "exp": int(time.time()) - 5},
+            "test-secret-" + "x" * 32,
+            algorithm="HS256",
         )
         r = await http.get("/api/auth/me", headers={"Authorization": f"Bearer {expired}"})
         assert r.status_code == 401

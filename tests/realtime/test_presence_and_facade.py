@@ -12,13 +12,15 @@ import pytest
 import uvicorn
 
 from switchboard import RealtimeNotStartedError, create_app, load_settings
-from switchboard.api.deps import CurrentUserId, Ctx
+from switchboard.api.deps import Ctx, CurrentUserId
 from tests.support.clients import connect, register
 from tests.support.server import ServerProcess, free_port
 
 
 async def _online(server: ServerProcess, token: str, *ids: int) -> dict[str, bool]:
-    async with httpx.AsyncClient(base_url=server.url, headers={"Authorization": f"Bearer {token}"}) as http:
+    async with httpx.AsyncClient(
+        base_url=server.url, headers={"Authorization": f"Bearer {token}"}
+    ) as http:
         r = await http.get("/api/presence", params={"user_ids": ",".join(map(str, ids))})
         r.raise_for_status()
         online: dict[str, bool] = r.json()["online"]
@@ -41,11 +43,18 @@ async def test_user_with_two_tabs_stays_online_until_both_close(server: ServerPr
     tab2, _ = await connect(server.url, user, namespaces=("/notifications",))
     key = str(user.id)
     try:
-        assert (await _online(server, watcher.token, user.id, watcher.id)) == {key: True, str(watcher.id): False}
+        assert (await _online(server, watcher.token, user.id, watcher.id)) == {
+            key: True,
+            str(watcher.id): False,
+        }
         await tab1.disconnect()
-        assert await _eventually(lambda: _online(server, watcher.token, user.id), {key: True}, 1.0) == {key: True}
+        assert await _eventually(
+            lambda: _online(server, watcher.token, user.id), {key: True}, 1.0
+        ) == {key: True}
         await tab2.disconnect()
-        assert await _eventually(lambda: _online(server, watcher.token, user.id), {key: False}) == {key: False}
+        assert await _eventually(lambda: _online(server, watcher.token, user.id), {key: False}) == {
+            key: False
+        }
     finally:
         await tab1.disconnect()
         await tab2.disconnect()
@@ -55,9 +64,20 @@ async def test_presence_query_ack_and_bad_payloads(server: ServerProcess) -> Non
     user = await register(server.url)
     client, _ = await connect(server.url, user, namespaces=("/chat",))
     try:
-        ack = await client.call("presence:query", {"user_ids": [user.id, 999999]}, namespace="/chat", timeout=5)
+        ack = await client.call(
+            "presence:query", {"user_ids": [user.id, 999999]}, namespace="/chat", timeout=5
+        )
         assert ack == {"ok": True, "online": {str(user.id): True, "999999": False}}
-        for bad in ("x", 5, [1], None, {}, {"user_ids": "1"}, {"user_ids": ["1"]}, {"user_ids": [1.5]}):
+        for bad in (
+            "x",
+            5,
+            [1],
+            None,
+            {},
+            {"user_ids": "1"},
+            {"user_ids": ["1"]},
+            {"user_ids": [1.5]},
+        ):
             ack = await client.call("presence:query", bad, namespace="/chat", timeout=5)
             assert ack["ok"] is False
             assert ack["error"]["code"] == "invalid_payload"
@@ -94,7 +114,9 @@ async def _in_process_server(tmp_path: Path) -> AsyncIterator[tuple[str, object]
         await app.ctx.realtime.to_user(1, "poke", {})
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
+    )
     task = asyncio.create_task(server.serve())
     while not server.started:
         await asyncio.sleep(0.05)
@@ -109,8 +131,12 @@ async def test_emit_facade_from_an_http_route_reaches_the_users_sockets(tmp_path
     async with _in_process_server(tmp_path) as (url, app):
         alice = await register(url)
         bob = await register(url)
-        bob_tab, bob_rec = await connect(url, bob, namespaces=("/notifications",), events={"/notifications": ["poke"]})
-        alice_tab, alice_rec = await connect(url, alice, namespaces=("/notifications",), events={"/notifications": ["poke"]})
+        bob_tab, bob_rec = await connect(
+            url, bob, namespaces=("/notifications",), events={"/notifications": ["poke"]}
+        )
+        alice_tab, alice_rec = await connect(
+            url, alice, namespaces=("/notifications",), events={"/notifications": ["poke"]}
+        )
         try:
             async with httpx.AsyncClient(base_url=url, headers=alice.bearer) as http:
                 assert (await http.post(f"/api/poke/{bob.id}")).json() == {"ok": True}
@@ -127,7 +153,10 @@ async def test_emit_facade_from_an_http_route_reaches_the_users_sockets(tmp_path
 
 
 async def test_two_apps_in_one_process_do_not_share_state(tmp_path: Path) -> None:
-    async with _in_process_server(tmp_path / "a") as (url_a, app_a), _in_process_server(tmp_path / "b") as (url_b, app_b):
+    async with (
+        _in_process_server(tmp_path / "a") as (url_a, app_a),
+        _in_process_server(tmp_path / "b") as (url_b, app_b),
+    ):
         user_a = await register(url_a)
         tab, _ = await connect(url_a, user_a, namespaces=("/chat",))
         try:

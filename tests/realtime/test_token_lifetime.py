@@ -16,15 +16,24 @@ SECRET = "test-secret-" + "x" * 32
 
 def short_token(user: Account, seconds: int) -> str:
     now = int(time.time())
-    return jwt.encode({"sub": str(user.id), "email": user.email, "iat": now, "exp": now + seconds}, SECRET, algorithm="HS256")
+    return jwt.encode(
+        {"sub": str(user.id), "email": user.email, "iat": now, "exp": now + seconds},
+        SECRET,
+        algorithm="HS256",
+    )
 
 
 @pytest.mark.parametrize("transport", ["websocket", "polling"])
-async def test_socket_is_told_and_disconnected_when_its_token_expires(server: ServerProcess, transport: str) -> None:
+async def test_socket_is_told_and_disconnected_when_its_token_expires(
+    server: ServerProcess, transport: str
+) -> None:
     user = await register(server.url)
     user.token = short_token(user, 2)
     client, rec = await connect(
-        server.url, user, events={"/chat": ["auth:expired"], "/notifications": ["auth:expired"]}, transports=[transport]
+        server.url,
+        user,
+        events={"/chat": ["auth:expired"], "/notifications": ["auth:expired"]},
+        transports=[transport],
     )
     try:
         await rec.wait_for("/chat", "auth:expired", timeout=10)
@@ -41,27 +50,39 @@ async def test_socket_is_told_and_disconnected_when_its_token_expires(server: Se
 async def test_auth_refresh_before_expiry_keeps_the_socket(server: ServerProcess) -> None:
     user = await register(server.url)
     user.token = short_token(user, 2)
-    client, rec = await connect(server.url, user, namespaces=("/chat",), events={"/chat": ["auth:expired"]})
+    client, rec = await connect(
+        server.url, user, namespaces=("/chat",), events={"/chat": ["auth:expired"]}
+    )
     try:
-        ack = await client.call("auth:refresh", {"token": short_token(user, 600)}, namespace="/chat", timeout=5)
+        ack = await client.call(
+            "auth:refresh", {"token": short_token(user, 600)}, namespace="/chat", timeout=5
+        )
         assert ack["ok"] is True
         assert ack["expires_at"].startswith(time.strftime("%Y-", time.gmtime()))
         await asyncio.sleep(3.5)
         assert rec.of("/chat", "auth:expired") == []
         assert "/chat" in client.namespaces
-        pong = await client.call("presence:query", {"user_ids": [user.id]}, namespace="/chat", timeout=5)
+        pong = await client.call(
+            "presence:query", {"user_ids": [user.id]}, namespace="/chat", timeout=5
+        )
         assert pong == {"ok": True, "online": {str(user.id): True}}
     finally:
         await client.disconnect()
 
 
-async def test_auth_refresh_with_another_users_token_is_refused_and_expiry_still_applies(server: ServerProcess) -> None:
+async def test_auth_refresh_with_another_users_token_is_refused_and_expiry_still_applies(
+    server: ServerProcess,
+) -> None:
     user = await register(server.url)
     other = await register(server.url)
     user.token = short_token(user, 2)
-    client, rec = await connect(server.url, user, namespaces=("/chat",), events={"/chat": ["auth:expired"]})
+    client, rec = await connect(
+        server.url, user, namespaces=("/chat",), events={"/chat": ["auth:expired"]}
+    )
     try:
-        ack = await client.call("auth:refresh", {"token": other.token}, namespace="/chat", timeout=5)
+        ack = await client.call(
+            "auth:refresh", {"token": other.token}, namespace="/chat", timeout=5
+        )
         assert ack["ok"] is False
         assert ack["error"]["code"] == "forbidden"
         for bad in ("garbage", {"token": "garbage"}, {"token": 5}, None):

@@ -243,7 +243,7 @@ class SocketIOServer(socketio.AsyncServer):  # type: ignore[misc]
     def _connect_deadline_passed(self, eio_sid: str) -> None:
         self._connect_deadlines.pop(eio_sid, None)
         log.info("closing engine.io session %s: no namespace joined in time", eio_sid)
-        task = asyncio.ensure_future(self.eio.disconnect(eio_sid))
+        task = asyncio.ensure_future(end_transport(self, eio_sid, "connect timeout"))
         _background.add(task)
         task.add_done_callback(_background.discard)
 
@@ -417,25 +417,48 @@ def eio_socket_count(server: SocketIOServer) -> int:
     return len(server.eio.sockets)
 
 
-async def close_transports(server: SocketIOServer) -> None:
-    """Close every Engine.IO session with a transport close, so clients reconnect.
+async def end_transport(
+    server: SocketIOServer,
+    eio_sid: str,
+    reason: str,
+    *,
+    discard_queued: bool = False,
+    say_close: bool = True,
+) -> None:
+    """End one Engine.IO session from the server side, transport included.
 
-    A Socket.IO DISCONNECT would tell socket.io-client not to reconnect; an
-    Engine.IO CLOSE looks like a lost transport, which it retries (elsewhere,
-    behind a load balancer) — what a rolling restart needs.
+    engineio's own `disconnect` queues a CLOSE packet and then waits for the
+    client to hang up; a client that never does (half-open handshakes, slow
+    consumers) would keep the connection. A None after the CLOSE ends the
+    websocket writer (which closes the websocket) and answers a pending
+    long-poll at once. `discard_queued` drops what a slow consumer never read.
+    Without `say_close` no CLOSE packet is sent: the client sees a lost
+    transport, which every Socket.IO client (python-socketio's included, which
+    does not reconnect after a CLOSE packet) answers by reconnecting.
     """
-    sockets = list(server.eio.sockets.values())
-    if sockets:
-        await asyncio.gather(
-            *(
-                s.close(wait=False, abort=False, reason="server shutting down")
-                for s in sockets
-                if not s.closed
-            ),
-            return_exceptions=True,
-        )
-    for s in sockets:
-        # A None after the CLOSE packet ends the websocket writer and answers a
-        # pending long-poll at once; otherwise a poll of an already-closed session
-        # would hold the shutdown for up to pingInterval + pingTimeout.
-        s.queue.put_nowait(None)
+    sock = server.eio.sockets.get(eio_sid)
+    if sock is None:
+        return
+    if discard_queued:
+        while not sock.queue.empty():
+            sock.queue.get_nowait()
+            sock.queue.task_done()
+    if not sock.closed:
+        await sock.close(wait=False, abort=not say_close, reason=reason)
+    sock.queue.put_nowait(None)
+
+
+async def close_transports(server: SocketIOServer) -> None:
+    """End every Engine.IO session as a lost transport, so clients reconnect.
+
+    A Socket.IO DISCONNECT would tell clients not to reconnect; a dropped
+    transport is retried (elsewhere, behind a load balancer) — what a rolling
+    restart needs.
+    """
+    await asyncio.gather(
+        *(
+            end_transport(server, eio_sid, "server shutting down", say_close=False)
+            for eio_sid in list(server.eio.sockets)
+        ),
+        return_exceptions=True,
+    )

@@ -136,7 +136,11 @@ class RealtimeServer:
     def _on_overflow(self, eio_sid: EioSid) -> None:
         log.warning("slow consumer disconnected", extra={"eio_sid": eio_sid})
         self.metrics.slow_consumer()
-        self.spawn(self.sio.eio.disconnect(eio_sid))
+        self.spawn(
+            _sio_internals.end_transport(
+                self.sio, eio_sid, "slow consumer", discard_queued=True, say_close=False
+            )
+        )
 
     # -- rooms -----------------------------------------------------------------------
 
