@@ -12,6 +12,7 @@ import pytest
 from playwright.async_api import Locator, expect
 
 from tests.support.browser import (
+    PASSWORD,
     TIMEOUT_MS,
     Person,
     chromium,
@@ -256,4 +257,19 @@ async def test_phone_width_login_and_chat(server: ServerProcess) -> None:
         await expect(item).to_be_visible()
         await expect(carol.by("chat-pane")).not_to_be_visible()
         await carol.shot("phone-04-back-to-list")
+
+        # Log out, then back in through the login form (a wrong password first).
+        await carol.by("logout-button").click()
+        form = carol.by("auth-form")
+        await expect(form).to_have_attribute("data-mode", "login", timeout=TIMEOUT_MS)
+        await carol.by("email-input").fill(carol.email)
+        await carol.by("password-input").fill("not the password")
+        await carol.by("auth-submit").click()
+        await expect(carol.by("auth-error")).to_have_text("Wrong e-mail or password.")
+        await carol.by("password-input").fill(PASSWORD)
+        await carol.by("auth-submit").click()
+        await expect(carol.by("current-user")).to_have_text("Carol", timeout=TIMEOUT_MS)
+        await expect(carol.by("connection-state")).to_have_text("connected", timeout=TIMEOUT_MS)
+        await expect(item).to_be_visible(timeout=TIMEOUT_MS)
+        await carol.shot("phone-05-logged-back-in")
         assert carol.page_errors == []
