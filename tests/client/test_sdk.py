@@ -46,6 +46,19 @@ async def test_async_with_logs_in_and_connects_both_namespaces(
     assert states.items == ["connected", "disconnected"]
 
 
+async def test_polling_transport_works_too(
+    server: ServerProcess, users: Users, sdk: ClientFactory
+) -> None:
+    alice_acct, bob_acct = await users(), await users()
+    alice = await sdk(server, alice_acct, transports=("polling",))
+    bob = await sdk(server, bob_acct, transports=("polling", "websocket"))
+    inbox = Inbox()
+    bob.on("message:new", inbox)
+    conv = await alice.create_conversation([bob_acct.id])
+    sent = await alice.send_message(conv.id, "over long-polling")
+    assert (await inbox.wait())[0] == sent
+
+
 async def test_token_login_reads_the_user_from_me(server: ServerProcess, user: Account) -> None:
     async with SwitchboardClient(server.url, token=user.token) as sb:
         assert sb.is_connected
@@ -319,7 +332,10 @@ async def test_refresh_token_keeps_the_socket_past_the_original_expiry(
     srv = server_factory(env={"SWITCHBOARD_TOKEN_TTL_SECONDS": "3", "SWITCHBOARD_RATE_LIMIT": "0"})
     acct = await register(srv.url)
     # The control logs in first, so its token cannot outlive the refreshed one.
-    control = await sdk(srv, acct)
+    control_states, expired = Inbox(), Inbox()
+    control = await sdk(srv, acct, connect=False, on_connection_state=control_states)
+    control.on("auth:expired", expired)
+    await control.connect()
     refreshed_states = Inbox()
     refreshed = await sdk(srv, acct, on_connection_state=refreshed_states)
     sids = (refreshed.sid("/chat"), refreshed.sid("/notifications"))
@@ -332,6 +348,9 @@ async def test_refresh_token_keeps_the_socket_past_the_original_expiry(
 
     await asyncio.wait_for(control.wait_expired(), 10)
     await asyncio.wait_for(_until(lambda: not control.is_connected), 5)
+    await control_states.wait(2)
+    assert control_states.items == ["connected", "disconnected"]  # no reconnect attempt
+    assert {e.code for e in await expired.wait()} == {"token_expired"}
     # The control's token (issued before) is gone; the refreshed sockets live on.
     assert refreshed.is_connected
     assert await refreshed.query_presence([acct.id]) == {acct.id: True}
