@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 
 import pytest
@@ -340,6 +341,7 @@ async def test_refresh_token_keeps_the_socket_past_the_original_expiry(
     refreshed = await sdk(srv, acct, on_connection_state=refreshed_states)
     sids = (refreshed.sid("/chat"), refreshed.sid("/notifications"))
     old_token = refreshed.token
+    first_expiry = refreshed.token_expires_at
 
     await asyncio.sleep(1.5)
     expires_at = await refreshed.refresh_token()
@@ -357,12 +359,24 @@ async def test_refresh_token_keeps_the_socket_past_the_original_expiry(
     assert (refreshed.sid("/chat"), refreshed.sid("/notifications")) == sids
     assert refreshed_states.items == ["connected"]
 
+    # A reconnect authenticates with the current token: the first one has expired
+    # by now, so only the refreshed one can bring the dropped client back.
+    assert first_expiry is not None
+    await _until(lambda: time.time() > first_expiry.timestamp() + 0.1)
+    await refreshed.refresh_token()
+    await refreshed.sio.eio.ws.close()
+    await asyncio.wait_for(_until(lambda: refreshed_states.items[-1] != "connected"), 5)
+    await asyncio.wait_for(
+        _until(lambda: refreshed_states.items[-1] in {"connected", "recovered"}), 10
+    )
+    assert refreshed_states.items[1] == "reconnecting"
+    assert refreshed.is_connected
+
 
 def control_expiry(client: SwitchboardClient) -> float:
-    from switchboard.client.sdk import _token_expiry
-
-    assert client.token
-    return _token_expiry(client.token).timestamp()
+    expiry = client.token_expires_at
+    assert expiry is not None
+    return expiry.timestamp()
 
 
 async def _until(predicate: Callable[[], bool]) -> None:

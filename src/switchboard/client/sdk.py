@@ -124,6 +124,11 @@ class SwitchboardClient:
         return self._token
 
     @property
+    def token_expires_at(self) -> datetime | None:
+        """When the current token expires (its `exp`): call `refresh_token()` before then."""
+        return _token_expiry(self._token) if self._token else None
+
+    @property
     def is_connected(self) -> bool:
         """True while both `/chat` and `/notifications` are connected."""
         return bool(self.sio.connected) and all(ns in self.sio.namespaces for ns in NAMESPACES)
