@@ -79,3 +79,9 @@ class Arrivals:
 async def disconnect_all(*clients: socketio.AsyncClient) -> None:
     for client in clients:
         await client.disconnect()
+
+
+def start_server(factory: Any, env: dict[str, str] | None = None) -> Any:
+    """A server of its own, with a generous start timeout: CI machines can be busy."""
+    proc = factory(env=env, start=False)
+    return proc.start(timeout=120)

@@ -8,7 +8,15 @@ import httpx
 import pytest
 
 from tests.conftest import ServerFactory
-from tests.notifications.helpers import NS, disconnect_all, first, listing, notify, tab
+from tests.notifications.helpers import (
+    NS,
+    disconnect_all,
+    first,
+    listing,
+    notify,
+    start_server,
+    tab,
+)
 from tests.support.clients import register
 from tests.support.server import ServerProcess
 
@@ -39,7 +47,7 @@ async def test_missing_wrong_or_malformed_key_is_401_and_stores_nothing(
 
 
 async def test_disabled_without_a_configured_key(server_factory: ServerFactory) -> None:
-    srv = server_factory(env={"SWITCHBOARD_API_KEY": ""})
+    srv = start_server(server_factory, {"SWITCHBOARD_API_KEY": ""})
     alice = await register(srv.url)
     for key in ("test-api-key", "other", None):
         r = await notify(srv.url, [alice.id], key=key)

@@ -55,6 +55,10 @@ class NotificationService:
         rows: dict[UserId, Notification] = {}
         async with self.db.session() as session:
             existing = set(await session.scalars(select(User.id).where(User.id.in_(user_ids))))
+        # A fresh transaction whose first statement writes: on SQLite a read transaction
+        # upgraded to a write fails at once (SQLITE_BUSY_SNAPSHOT) if another process
+        # wrote meanwhile, whereas a write-first one waits for the lock.
+        async with self.db.session() as session:
             for uid in user_ids:
                 if uid in existing:
                     rows[uid] = Notification(
