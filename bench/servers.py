@@ -1,0 +1,163 @@
+"""The servers under test: started on 127.0.0.1 pinned to one core, stopped by PID.
+
+Each server kind gets a template data directory once (users registered, no
+conversations); every round starts from a fresh copy of it, so rounds do not
+inherit rooms, messages or notifications from earlier ones.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+JWT_SECRET = "bench-secret-" + "b" * 40
+API_KEY = "bench-api-key"
+DB_NAME = "bench.db"
+
+
+@dataclass(frozen=True)
+class ServerKind:
+    """How to run one implementation of the SPEC."""
+
+    name: str
+    argv: tuple[str, ...]
+    cwd: Path
+    db_scheme: str  # SWITCHBOARD_DATABASE_URL scheme for an SQLite file
+
+
+def kinds(node_dir: Path, py_dir: Path) -> dict[str, ServerKind]:
+    """The servers, keyed by the name the command line and results use."""
+    return {
+        "switchboard": ServerKind(
+            "switchboard",
+            (str(REPO / ".venv/bin/python"), "-m", "switchboard", "serve"),
+            REPO,
+            "sqlite+aiosqlite",
+        ),
+        "node-ref": ServerKind(
+            "node-ref", ("node", str(node_dir / "server.js")), node_dir, "sqlite"
+        ),
+        "py-ref": ServerKind(
+            "py-ref",
+            (str(py_dir / ".venv/bin/python"), str(py_dir / "server.py")),
+            py_dir,
+            "sqlite",
+        ),
+    }
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class RunningServer:
+    """One server process started with `taskset -c <core>`, stopped by its PID."""
+
+    def __init__(self, kind: ServerKind, data_dir: Path, core: int) -> None:
+        self.kind = kind
+        self.data_dir = data_dir
+        self.core = core
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def environment(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
+        env.update(
+            {
+                "SWITCHBOARD_JWT_SECRET": JWT_SECRET,
+                "SWITCHBOARD_API_KEY": API_KEY,
+                "SWITCHBOARD_RATE_LIMIT": "0",
+                "SWITCHBOARD_DATABASE_URL": f"{self.kind.db_scheme}:///{self.data_dir / DB_NAME}",
+                "SWITCHBOARD_DATA_DIR": str(self.data_dir / "data"),
+                # The peers log no access lines; ours would log one line per HTTP request.
+                "SWITCHBOARD_LOG_LEVEL": "WARNING",
+            }
+        )
+        return env
+
+    def start(self, timeout: float = 120.0) -> RunningServer:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        argv = ["taskset", "-c", str(self.core), *self.kind.argv]
+        argv += ["--host", "127.0.0.1", "--port", str(self.port)]
+        with (self.data_dir / "server.log").open("ab") as log:
+            self.proc = subprocess.Popen(
+                argv,
+                cwd=self.kind.cwd,
+                env=self.environment(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(
+                    f"{self.kind.name} exited with {self.proc.returncode}: {self.log()}"
+                )
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1.0).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"{self.kind.name} not healthy within {timeout}s: {self.log()}")
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def rss_kib(self) -> int:
+        """VmRSS of the server process (taskset execs, so the PID is the server's)."""
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        raise RuntimeError("no VmRSS")
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the server has used so far."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def log(self) -> str:
+        try:
+            return (self.data_dir / "server.log").read_text(errors="replace")[-3000:]
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        """SIGTERM by PID, SIGKILL if it lingers (ours drains for a few seconds)."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+
+def copy_template(template: Path, target: Path) -> None:
+    """A fresh data directory holding the template's database (and its WAL files, if any)."""
+    target.mkdir(parents=True, exist_ok=True)
+    for entry in template.iterdir():
+        if entry.name.startswith(DB_NAME):
+            shutil.copy2(entry, target / entry.name)
+    if (template / "data").is_dir():
+        shutil.copytree(template / "data", target / "data", dirs_exist_ok=True)
