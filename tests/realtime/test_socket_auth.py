@@ -13,6 +13,8 @@ from tests.support.node import run_node
 from tests.support.server import ServerProcess
 
 SECRET = "test-secret-" + "x" * 32
+# Tokens are built at collection time; the suite may run for many minutes after.
+LONG = 365 * 86400
 
 
 def _token(**claims: object) -> str:
@@ -20,14 +22,14 @@ def _token(**claims: object) -> str:
         "sub": "1",
         "email": "x@example.com",
         "iat": int(time.time()),
-        "exp": int(time.time()) + 600,
+        "exp": int(time.time()) + LONG,
     }
     base.update(claims)
     return jwt.encode({k: v for k, v in base.items() if v is not None}, SECRET, algorithm="HS256")
 
 
 def _none_alg_token() -> str:
-    return jwt.encode({"sub": "1", "exp": int(time.time()) + 600}, None, algorithm="none")  # type: ignore[arg-type]
+    return jwt.encode({"sub": "1", "exp": int(time.time()) + LONG}, None, algorithm="none")  # type: ignore[arg-type]
 
 
 BAD_TOKENS = {
@@ -36,7 +38,7 @@ BAD_TOKENS = {
     "alg_none": (_none_alg_token(), "invalid_token"),
     "wrong_key": (
         jwt.encode(
-            {"sub": "1", "exp": int(time.time()) + 600},
+            {"sub": "1", "exp": int(time.time()) + LONG},
             "another-key-" + "y" * 32,
             algorithm="HS256",
         ),

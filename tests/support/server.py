@@ -47,6 +47,8 @@ class ServerProcess:
 
     def environment(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
+        # Let servers cache bytecode: without it every start recompiles the whole app.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         env.update(
             {
                 "SWITCHBOARD_ENV": "test",

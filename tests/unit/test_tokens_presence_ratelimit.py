@@ -15,6 +15,8 @@ from switchboard.realtime.ratelimit import TokenBucket
 from switchboard.types import Sid
 
 KEY = "k" * 64
+# Tokens are built at collection time; the suite may run for many minutes after.
+LONG = 365 * 86400
 
 
 def test_issue_and_verify_round_trip() -> None:
@@ -37,23 +39,23 @@ def test_issue_and_verify_round_trip() -> None:
         ),
         (jwt.encode({"sub": "1"}, KEY, algorithm="HS256"), InvalidTokenError),
         (
-            jwt.encode({"sub": "x1", "exp": int(time.time()) + 60}, KEY, algorithm="HS256"),
+            jwt.encode({"sub": "x1", "exp": int(time.time()) + LONG}, KEY, algorithm="HS256"),
             InvalidTokenError,
         ),
         (
-            jwt.encode({"sub": "-1", "exp": int(time.time()) + 60}, KEY, algorithm="HS256"),
+            jwt.encode({"sub": "-1", "exp": int(time.time()) + LONG}, KEY, algorithm="HS256"),
             InvalidTokenError,
         ),
         (
-            jwt.encode({"sub": "1" * 30, "exp": int(time.time()) + 60}, KEY, algorithm="HS256"),
+            jwt.encode({"sub": "1" * 30, "exp": int(time.time()) + LONG}, KEY, algorithm="HS256"),
             InvalidTokenError,
         ),
         (
-            jwt.encode({"sub": "1", "exp": int(time.time()) + 60}, KEY, algorithm="HS512"),
+            jwt.encode({"sub": "1", "exp": int(time.time()) + LONG}, KEY, algorithm="HS512"),
             InvalidTokenError,
         ),
         (
-            jwt.encode({"sub": "1", "exp": int(time.time()) + 60}, None, algorithm="none"),
+            jwt.encode({"sub": "1", "exp": int(time.time()) + LONG}, None, algorithm="none"),
             InvalidTokenError,
         ),  # type: ignore[arg-type]
     ],
