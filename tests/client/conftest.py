@@ -71,3 +71,20 @@ async def send_notification(
         assert r.status_code == 202, r.text
         ids: list[str] = r.json()["ids"]
         return ids
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[object]], expected: object, timeout: float = 10.0
+) -> None:
+    """Poll `probe()` until it returns `expected` (fails with the last value otherwise)."""
+    last: object = None
+
+    async def _wait() -> None:
+        nonlocal last
+        while (last := await probe()) != expected:
+            await asyncio.sleep(0.05)
+
+    try:
+        await asyncio.wait_for(_wait(), timeout)
+    except TimeoutError:
+        raise AssertionError(f"still {last!r}, expected {expected!r}") from None

@@ -53,8 +53,12 @@ class Cli:
             into.append(line.decode().rstrip("\n"))
             self._changed.set()
 
-    async def wait_line(self, where: list[str], pattern: str, timeout: float = 20.0) -> str:
-        """The first line of `where` matching `pattern`, waiting for it to be printed."""
+    async def wait_line(self, where: list[str], pattern: str, timeout: float = 60.0) -> str:
+        """The first line of `where` matching `pattern`, waiting for it to be printed.
+
+        The timeout is generous: on a loaded machine the command's start (it
+        imports the switchboard package) alone can take many seconds.
+        """
 
         async def _wait() -> str:
             while True:
@@ -76,7 +80,7 @@ class Cli:
         self.proc.stdin.write(line.encode() + b"\n")
         await self.proc.stdin.drain()
 
-    async def finish(self, timeout: float = 20.0) -> int:
+    async def finish(self, timeout: float = 60.0) -> int:
         code = await asyncio.wait_for(self.proc.wait(), timeout)
         await asyncio.gather(*self._readers)
         return code

@@ -14,7 +14,7 @@ import pytest
 
 from switchboard.client import Message, SwitchboardClient
 from switchboard.client._recovery import RecoveringAsyncClient
-from tests.client.conftest import ClientFactory, Inbox, send_notification
+from tests.client.conftest import ClientFactory, Inbox, eventually, send_notification
 from tests.support.clients import Account
 from tests.support.server import ServerProcess
 
@@ -178,4 +178,4 @@ async def test_reconnects_by_itself_after_a_forced_drop(
     assert states.items[:2] == ["connected", "reconnecting"]
     assert sb.is_connected
     assert sb.recovered == ("/chat" in sb.sio.pids)
-    assert await sb.query_presence([user.id]) == {user.id: True}
+    await eventually(lambda: sb.query_presence([user.id]), {user.id: True})  # usable again
