@@ -64,6 +64,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--server-core", type=int, default=0)
     p.add_argument("--generator-core", type=int, default=1)
+    p.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        help="directory for py-spy profiles of the Python servers during each throughput run",
+    )
+    p.add_argument(
+        "--py-spy", default=shutil.which("py-spy") or str(PEERS / "py-ref/.venv/bin/py-spy")
+    )
     p.add_argument("--out", type=Path, default=None, help="results file (default bench/results/)")
     return p.parse_args(argv)
 
@@ -101,6 +110,29 @@ async def chat_room(
     return cid, None
 
 
+def start_profile(
+    server: RunningServer, phase: str, args: argparse.Namespace
+) -> subprocess.Popen[bytes] | None:
+    """py-spy sampling the server (Python ones only) for one phase; collapsed stacks out."""
+    if args.profile is None or server.kind.name == "node-ref":
+        return None
+    args.profile.mkdir(parents=True, exist_ok=True)
+    out = args.profile / f"{server.kind.name}-{phase}-{server.port}.txt"
+    argv = [args.py_spy, "record", "--format", "raw", "--nonblocking", "-r", "200"]
+    argv += ["-d", str(int(args.seconds)), "-o", str(out), "-p", str(server.pid)]
+    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def stop_profile(spy: subprocess.Popen[bytes] | None) -> None:
+    if spy is None:
+        return
+    try:
+        spy.wait(30)
+    except subprocess.TimeoutExpired:
+        spy.kill()
+        spy.wait(5)
+
+
 async def one_round(
     kind: ServerKind, template: Path, work: Path, users: list[BenchUser], args: argparse.Namespace
 ) -> dict[str, Any]:
@@ -110,7 +142,9 @@ async def one_round(
     fleet = Fleet()
     try:
         cpu0 = server.cpu_seconds()
+        spy = start_profile(server, "connect", args)
         fleet, out["connect"] = await connect_all(server, users, args.connect_concurrency)
+        stop_profile(spy)
         sender = fleet.conns.get(users[0].id)
         for members in ints(args.fanout):
             key = f"fanout_chat_{members}"
@@ -122,9 +156,17 @@ async def one_round(
                 out[key] = {"skipped": problem}
                 continue
             behind = max(3, 4000 // members)
+            spy = start_profile(server, key, args)
             result = await throughput(
-                chat_sender(sender, cid), fleet.chat, members, args.seconds, behind, behind
+                chat_sender(sender, cid),
+                fleet.chat,
+                members,
+                args.seconds,
+                behind,
+                behind,
+                server.cpu_seconds,
             )
+            stop_profile(spy)
             result["warm_up_problem"] = problem
             out[key] = result
             if str(members) in args.latency_members.split(","):
@@ -140,9 +182,11 @@ async def one_round(
         async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
             send = notify_sender(http, ids)
             behind = max(3, 4000 // n)
+            spy = start_profile(server, f"fanout_notify_{n}", args)
             out[f"fanout_notify_{n}"] = await throughput(
-                send, fleet.notify, n, args.seconds, behind, behind
+                send, fleet.notify, n, args.seconds, behind, behind, server.cpu_seconds
             )
+            stop_profile(spy)
         out["server_cpu_seconds"] = round(server.cpu_seconds() - cpu0, 2)
         out["acks"] = {
             "ok": sum(c.acks_ok for c in fleet.conns.values()),
@@ -182,6 +226,7 @@ def table(summary: dict[str, dict[str, float]], args: argparse.Namespace) -> str
     ]
     for m in ints(args.fanout):
         rows.append((f"chat fan-out to {m}, max deliveries/s", f"fanout_chat_{m}.deliveries_per_s"))
+        rows.append(("  server CPU µs per delivery", f"fanout_chat_{m}.server_cpu_us_per_delivery"))
     for m in ints(args.latency_members):
         rate = int(args.latency_rate)
         rows.append((f"chat fan-out to {m} at {rate}/s: p50 ms", f"latency_chat_{m}.p50_ms"))
@@ -193,6 +238,7 @@ def table(summary: dict[str, dict[str, float]], args: argparse.Namespace) -> str
             f"fanout_notify_{n}.deliveries_per_s",
         )
     )
+    rows.append(("  server CPU µs per delivery", f"fanout_notify_{n}.server_cpu_us_per_delivery"))
     names = list(summary)
     lines = ["| metric | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
     for label, key in rows:

@@ -157,7 +157,13 @@ def notify_sender(http: httpx.AsyncClient, user_ids: list[int]) -> Sender:
 
 
 async def throughput(
-    send: Sender, tally: Tally, members: int, seconds: float, max_behind: int, in_flight: int
+    send: Sender,
+    tally: Tally,
+    members: int,
+    seconds: float,
+    max_behind: int,
+    in_flight: int,
+    server_cpu: Callable[[], float],
 ) -> dict[str, Any]:
     """Send as fast as the receivers keep up; deliveries/s counted at the receivers.
 
@@ -176,6 +182,7 @@ async def throughput(
         except Exception:
             errors += 1
 
+    cpu0, own0 = server_cpu(), time.process_time()
     started = time.perf_counter()
     deadline = started + seconds
     tasks: set[asyncio.Task[None]] = set()
@@ -193,6 +200,8 @@ async def throughput(
         tasks.add(task)
     in_window = tally.delivered - base
     elapsed = time.perf_counter() - started
+    # CPU time depends far less on other load on the machine than wall-clock rates do.
+    cpu_used, own_used = server_cpu() - cpu0, time.process_time() - own0
     if tasks:
         await asyncio.wait(tasks, timeout=30)
     complete = await tally.wait_for(base + sent * members, 15.0)
@@ -200,6 +209,9 @@ async def throughput(
         "members": members,
         "messages": sent,
         "deliveries_per_s": round(in_window / elapsed),
+        "server_cpu_us_per_delivery": round(cpu_used * 1e6 / max(in_window, 1), 1),
+        "server_cpu_share": round(cpu_used / elapsed, 2),
+        "generator_cpu_share": round(own_used / elapsed, 2),
         "all_delivered": complete,
         "missing": max(0, base + sent * members - tally.delivered),
         "send_errors": errors,
