@@ -2,10 +2,16 @@
 
 One ASGI process serves the app's HTTP API and an authenticated Socket.IO
 server on the same port. See README.md and docs/.
+
+The server side is imported on first use (PEP 562), so that `switchboard.client`
+and the CLI's client commands do not pay for FastAPI, SQLAlchemy and the app.
 """
 
-from switchboard.app import SwitchboardApp, create_app
-from switchboard.config import Settings, load_settings
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from switchboard.errors import (
     AppError,
     AuthError,
@@ -13,7 +19,11 @@ from switchboard.errors import (
     RealtimeNotStartedError,
     SwitchboardError,
 )
-from switchboard.realtime.facade import Realtime
+
+if TYPE_CHECKING:
+    from switchboard.app import SwitchboardApp, create_app
+    from switchboard.config import Settings, load_settings
+    from switchboard.realtime.facade import Realtime
 
 __all__ = [
     "AppError",
@@ -27,3 +37,20 @@ __all__ = [
     "create_app",
     "load_settings",
 ]
+
+_LAZY = {
+    "SwitchboardApp": "switchboard.app",
+    "create_app": "switchboard.app",
+    "Settings": "switchboard.config",
+    "load_settings": "switchboard.config",
+    "Realtime": "switchboard.realtime.facade",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'switchboard' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

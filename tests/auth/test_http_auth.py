@@ -142,3 +142,13 @@ async def test_healthz_and_metrics(server: ServerProcess) -> None:
         metrics = await http.get("/metrics")
         assert metrics.status_code == 200
         assert "switchboard_connected_sockets" in metrics.text
+
+
+async def test_users_by_id(server: ServerProcess) -> None:
+    a = await register(server.url, "Ida")
+    b = await register(server.url, "Jon")
+    async with httpx.AsyncClient(base_url=server.url, headers=a.bearer) as http:
+        r = await http.get("/api/users", params={"ids": f"{b.id},{a.id},999999"})
+        assert r.status_code == 200
+        assert [u["id"] for u in r.json()["users"]] == sorted([a.id, b.id])
+        assert (await http.get("/api/users", params={"ids": "1,x"})).status_code == 422

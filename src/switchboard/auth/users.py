@@ -47,6 +47,15 @@ class UserService:
         async with self.db.session() as session:
             return await session.get(User, user_id)
 
+    async def get_many(self, user_ids: Iterable[int]) -> list[User]:
+        ids = set(user_ids)
+        if not ids:
+            return []
+        async with self.db.session() as session:
+            return list(
+                await session.scalars(select(User).where(User.id.in_(ids)).order_by(User.id))
+            )
+
     async def existing_ids(self, user_ids: Iterable[int]) -> set[int]:
         ids = set(user_ids)
         if not ids:

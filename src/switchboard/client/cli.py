@@ -166,10 +166,10 @@ async def _member_names(client: SwitchboardClient, member_ids: list[int]) -> dic
     from switchboard.client.errors import SwitchboardHTTPError
 
     try:
-        users = await client.search_users("")
+        users = await client.get_users(member_ids)
     except SwitchboardHTTPError:
         return {}
-    return {u.id: u.name for u in users if u.id in member_ids}
+    return {u.id: u.name for u in users}
 
 
 async def _chat(args: argparse.Namespace) -> int:

@@ -442,6 +442,14 @@ class SwitchboardClient:
         body = await self._request("GET", "/api/users", params={"q": q})
         return _USERS.validate_python(body["users"])
 
+    async def get_users(self, user_ids: Iterable[int]) -> list[User]:
+        """GET /api/users?ids=: the users with these ids (unknown ids are left out)."""
+        ids = ",".join(str(int(i)) for i in user_ids)
+        if not ids:
+            return []
+        body = await self._request("GET", "/api/users", params={"ids": ids})
+        return _USERS.validate_python(body["users"])
+
     async def create_conversation(
         self, member_ids: Iterable[int], title: str | None = None
     ) -> Conversation:
