@@ -79,8 +79,10 @@ def reconnecting_client_script(proxy_url: str, email: str, password: str, finish
         const cookie = res.headers.get("set-cookie").split(";")[0];
         const s = await connect("{proxy_url}", "/chat", {{ extraHeaders: {{ cookie }}, reconnection: true, reconnectionDelay: 200, reconnectionDelayMax: 1000 }});
         let reconnects = 0, disconnects = [];
-        s.on("disconnect", (reason) => disconnects.push(reason));
-        s.io.on("reconnect", () => reconnects++);
+        s.on("disconnect", (reason) => {{ disconnects.push(reason); console.error("disconnect", reason); }});
+        s.on("connect_error", (err) => console.error("connect_error", err.message, JSON.stringify(err.data ?? null)));
+        s.io.on("reconnect", () => {{ reconnects++; console.error("reconnect", reconnects); }});
+        s.io.on("reconnect_error", (err) => console.error("reconnect_error", err.message));
         while (!existsSync("{finish}")) await sleep(100);
         while (!s.connected) await sleep(100);
         const last = await ack(s, "presence:query", {{ user_ids: [1] }});
@@ -118,6 +120,7 @@ async def test_sigterm_drains_node_and_clients_reconnect_through_nginx(
     assert result["last_ok"] is True
 
 
+@pytest.mark.timeout(400)  # two node restarts on a shared, loaded machine
 async def test_rolling_restart_behind_nginx_loses_no_acked_message(
     behind_nginx: tuple[NginxProcess, list[ServerProcess]], tmp_path: Path
 ) -> None:
@@ -129,7 +132,7 @@ async def test_rolling_restart_behind_nginx_loses_no_acked_message(
     finish = tmp_path / "finish"
     reader = asyncio.create_task(
         run_node(
-            reconnecting_client_script(proxy.url, bob.email, bob.password, finish), timeout=240
+            reconnecting_client_script(proxy.url, bob.email, bob.password, finish), timeout=380
         )
     )
     acked: list[str] = []
@@ -163,6 +166,7 @@ async def test_rolling_restart_behind_nginx_loses_no_acked_message(
             node.stop()
             assert "Application shutdown complete" in node.log()
             await asyncio.to_thread(node.start, START_TIMEOUT)
+            print(f"restarted :{node.port} with {len(acked)} messages acked", flush=True)
         target = len(acked) + 3
         await eventually(lambda: _acked_more(acked, target), timeout=30)
         stop.set()
