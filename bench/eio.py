@@ -18,6 +18,7 @@ from typing import Any
 from websockets.client import ClientProtocol
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Response
+from websockets.protocol import State
 from websockets.uri import parse_uri
 
 # (connection, raw packet text) for each Socket.IO packet that is not ours to handle.
@@ -130,6 +131,9 @@ class SioConn(asyncio.Protocol):
     # internals
 
     def _send(self, text: str) -> None:
+        if self.ws.state is not State.OPEN:
+            # Closing: a late ping from the server needs no pong.
+            return
         self.ws.send_text(text.encode())
         self._flush()
 
