@@ -15,7 +15,8 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 MAX_DB_ID = 2**63 - 1
-MAX_MEMBERS = 100
+# Large rooms are a supported case (fan-out to thousands); the cap only bounds one request.
+MAX_MEMBERS = 10_000
 MAX_TITLE_CHARS = 200
 MAX_CLIENT_MSG_ID_CHARS = 100
 # A public message id is at most ID_WIDTH + 4 digits (see storage.models.parse_id).
