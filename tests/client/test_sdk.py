@@ -71,7 +71,7 @@ async def test_bad_password_is_an_http_401(server: ServerProcess, user: Account)
     sb = SwitchboardClient(server.url, email=user.email, password="wrong-password")
     with pytest.raises(SwitchboardHTTPError) as err:
         async with sb:
-            pass
+            pytest.fail("a wrong password must not connect")
     assert err.value.status == 401
     assert not sb.is_connected
 
@@ -79,7 +79,7 @@ async def test_bad_password_is_an_http_401(server: ServerProcess, user: Account)
 async def test_bad_token_cannot_connect(server: ServerProcess) -> None:
     with pytest.raises(SwitchboardHTTPError) as err:
         async with SwitchboardClient(server.url, token="not-a-jwt"):
-            pass
+            pytest.fail("a bad token must not connect")
     assert err.value.status == 401
 
 

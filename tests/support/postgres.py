@@ -110,8 +110,7 @@ class PostgresProcess:
 
     def _ready(self) -> bool:
         try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                pass
+            socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
         except OSError:
             return False
         result = subprocess.run(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -87,11 +88,9 @@ class ServerProcess:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.log()}")
-            try:
+            with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(self.url + "/healthz", timeout=1.0).status_code == 200:
                     return self
-            except httpx.HTTPError:
-                pass
             time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"server did not become healthy in {timeout}s:\n{self.log()}")
