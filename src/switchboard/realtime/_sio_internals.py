@@ -254,6 +254,13 @@ class SocketIOServer(socketio.AsyncServer):  # type: ignore[misc]
 
     async def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
         self._namespace_joined(eio_sid)
+        if reason == self.reason.CLIENT_DISCONNECT:
+            # The client sent CLOSE (over a polling POST): engineio aborts without
+            # answering the client's pending long-poll GET, which would then hang
+            # for pingInterval + pingTimeout. A None in the queue answers it now.
+            sock = self.eio.sockets.get(eio_sid)
+            if sock is not None:
+                sock.queue.put_nowait(None)
         if self.recovery is not None:
             # A lost transport (not a Socket.IO DISCONNECT) leaves a session behind.
             for session in self._sessions_of(EioSid(eio_sid)):
