@@ -14,7 +14,6 @@ import contextlib
 import os
 import socket
 import uuid
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
@@ -26,7 +25,6 @@ from switchboard.config import Settings
 from switchboard.metrics import Metrics
 from switchboard.realtime.cluster_presence import ClusterPresence
 from switchboard.realtime.redis_conn import redis_client, redis_ping
-from switchboard.types import Room
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -43,24 +41,13 @@ def resolve_node_id(settings: Settings) -> str:
 
 
 class EmitMetrics:
-    """Emitter hook: counts every broadcast and how many local sockets it reaches."""
+    """Emitter hook: counts every broadcast delivered here and how many local sockets got it."""
 
-    def __init__(self, rt: RealtimeServer, metrics: Metrics) -> None:
-        self.rt = rt
+    def __init__(self, metrics: Metrics) -> None:
         self.metrics = metrics
 
-    def on_broadcast(self, namespace: str, room: Room | Sequence[Room] | None, event: str) -> None:
-        self.metrics.event_out(namespace, event, self._recipients(namespace, room))
-
-    def _recipients(self, namespace: str, room: Room | Sequence[Room] | None) -> int:
-        rooms = self.rt.sio.manager.rooms.get(namespace, {})
-        if room is None:
-            return len(rooms.get(None, {}))
-        names = [room] if isinstance(room, str) else room
-        sids: set[str] = set()
-        for name in names:
-            sids.update(rooms.get(name, {}))
-        return len(sids)
+    def on_delivered(self, namespace: str, event: str, recipients: int) -> None:
+        self.metrics.event_out(namespace, event, recipients)
 
 
 class Operations:
@@ -87,7 +74,7 @@ class Operations:
         self._db = ctx.db
         ctx.services["node_id"] = self.node_id
         http.add_middleware(RequestIdMiddleware, metrics=self.metrics)
-        rt.emitter.hooks.append(EmitMetrics(rt, self.metrics))
+        rt.emitter.hooks.append(EmitMetrics(self.metrics))
         if self.presence is not None:
             # A dead node's users are announced by the survivor that reaps it.
             self.presence.on_change = rt._presence_changed

@@ -16,11 +16,13 @@ from switchboard.types import Room, Sid, user_room
 
 
 class EmitHook(Protocol):
-    """Something that sees every broadcast before it leaves (e.g. metrics)."""
+    """Something told of every broadcast this node delivered, and to how many sockets.
 
-    def on_broadcast(
-        self, namespace: str, room: Room | Sequence[Room] | None, event: str
-    ) -> None: ...
+    Called from `deliver` with the count the fan-out path already has, so
+    observing a broadcast costs no second walk over its rooms.
+    """
+
+    def on_delivered(self, namespace: str, event: str, recipients: int) -> None: ...
 
 
 class Emitter:
@@ -51,8 +53,6 @@ class Emitter:
 
         With a list of rooms, a socket in several of them gets the event once.
         """
-        for hook in self.hooks:
-            hook.on_broadcast(namespace, room, event)
         rooms = None if room is None else [room] if isinstance(room, str) else list(room)
         args = list(data) if isinstance(data, tuple) else ([] if data is None else [data])
         await self.events.publish(namespace, LogRecord("event", event, args, rooms, skip_sid))
@@ -78,9 +78,12 @@ class Emitter:
         if self.offsets:
             args.append(format_pos(pos))
         # Encoded once, offset included: it is the same for every recipient.
-        manager.deliver(
+        count: int = manager.deliver(
             manager.encode_event(namespace, args), recipients, pos if self.offsets else None
         )
+        if count:
+            for hook in self.hooks:
+                hook.on_delivered(namespace, record.event, count)
 
     async def to_socket(self, sid: Sid, event: str, data: Any, *, namespace: str) -> None:
         """Send to one socket: a reply-like event, never replayed by recovery."""
