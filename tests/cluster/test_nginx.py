@@ -81,10 +81,16 @@ def reconnecting_client_script(proxy_url: str, email: str, password: str, finish
         let reconnects = 0, disconnects = [];
         s.on("disconnect", (reason) => {{ disconnects.push(reason); console.error("disconnect", reason); }});
         s.on("connect_error", (err) => console.error("connect_error", err.message, JSON.stringify(err.data ?? null)));
-        s.io.on("reconnect", () => {{ reconnects++; console.error("reconnect", reconnects); }});
+        // Every connect after the first, however it came about (the manager or the watchdog).
+        s.on("connect", () => {{ reconnects++; console.error("reconnect", reconnects); }});
         s.io.on("reconnect_error", (err) => console.error("reconnect_error", err.message));
+        // Seen once in CI on an idle machine: after one failed attempt (a websocket error
+        // while a node restarted) socket.io-client 4.8 stopped retrying. Not our server's
+        // doing as far as we can tell; a page would call connect() again, so does this.
+        const watchdog = setInterval(() => {{ if (!s.connected) s.connect(); }}, 2000);
         while (!existsSync("{finish}")) await sleep(100);
         while (!s.connected) await sleep(100);
+        clearInterval(watchdog);
         const last = await ack(s, "presence:query", {{ user_ids: [1] }});
         done({{ reconnects, disconnects, last_ok: last.ok }});
     """
@@ -132,7 +138,7 @@ async def test_rolling_restart_behind_nginx_loses_no_acked_message(
     finish = tmp_path / "finish"
     reader = asyncio.create_task(
         run_node(
-            reconnecting_client_script(proxy.url, bob.email, bob.password, finish), timeout=380
+            reconnecting_client_script(proxy.url, bob.email, bob.password, finish), timeout=200
         )
     )
     acked: list[str] = []
