@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any, Final, Literal, NewType
 
 UserId = int
+
+# The most user ids one presence query (socket or HTTP) may ask about.
+MAX_PRESENCE_QUERY: Final = 500
 Sid = NewType("Sid", str)
 EioSid = NewType("EioSid", str)
 Room = str

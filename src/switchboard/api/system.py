@@ -7,10 +7,9 @@ from fastapi.responses import JSONResponse
 
 from switchboard.api.deps import Ctx, CurrentUserId
 from switchboard.metrics import CONTENT_TYPE_LATEST
+from switchboard.types import MAX_PRESENCE_QUERY
 
 router = APIRouter(tags=["system"])
-
-MAX_PRESENCE_QUERY = 500
 
 
 @router.get("/healthz")

@@ -14,12 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from switchboard.chat.schemas import JoinPayload, ReadPayload, SendMessagePayload, TypingPayload
 from switchboard.chat.service import ChatService
 from switchboard.realtime.namespace import AckResult, SocketContext, SocketNamespace, event
-from switchboard.types import CHAT, UserId, conversation_room
+from switchboard.types import CHAT, MAX_PRESENCE_QUERY, UserId, conversation_room
 
 if TYPE_CHECKING:
     from switchboard.realtime.server import RealtimeServer
-
-MAX_PRESENCE_QUERY = 500
 
 
 class PresenceQuery(BaseModel):
