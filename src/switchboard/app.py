@@ -9,8 +9,9 @@ can run two in one process.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -45,6 +46,16 @@ from switchboard.storage.migrate import upgrade_database
 log = logging.getLogger("switchboard")
 
 STATIC_DIR = Path(__file__).parent / "static"
+SHUTDOWN_STEP_SECONDS = 3.0
+
+
+async def _bounded(step: Awaitable[None], what: str) -> None:
+    try:
+        await asyncio.wait_for(step, SHUTDOWN_STEP_SECONDS)
+    except TimeoutError:
+        log.warning("shutdown: %s did not stop within %.0fs; going on", what, SHUTDOWN_STEP_SECONDS)
+    except Exception:
+        log.exception("shutdown: %s failed; going on", what)
 
 
 class SwitchboardApp:
@@ -112,11 +123,13 @@ def create_app(settings: Settings | None = None) -> SwitchboardApp:
         try:
             yield
         finally:
-            await scheduler.stop()
+            # Each step is bounded, so a stuck one (a request blocked on the
+            # database, say) cannot keep a draining node from exiting.
+            await _bounded(scheduler.stop(), "scheduler")
             realtime.unbind()
-            await rt.close()
-            await ops.stop()
-            await db.dispose()
+            await _bounded(rt.close(), "realtime server")
+            await _bounded(ops.stop(), "cluster operations")
+            await _bounded(db.dispose(), "database pool")
 
     http = FastAPI(title="Switchboard", version="0.1.0", lifespan=lifespan)
     http.state.ctx = ctx
