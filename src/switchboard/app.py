@@ -1,7 +1,9 @@
 """`create_app(settings)`: the HTTP API and the Socket.IO server on one ASGI app.
 
-    SocketIOMount ── /socket.io/* ──> origin check ──> RealtimeServer (python-socketio)
+    SocketIOMount ── /socket.io/* ──> origin check ──> transport (EngineAsgi: polling, WebSocket)
                  └── everything else ──> FastAPI (API routes, /healthz, /metrics, the web page)
+
+    uvicorn ── WebSocket upgrade of /socket.io/ ──> origin check ──> transport (fast path)
 
 Each call builds a fresh, independent app: nothing is module-level, so tests
 can run two in one process.
@@ -42,6 +44,7 @@ from switchboard.realtime.facade import Realtime
 from switchboard.realtime.server import RealtimeServer
 from switchboard.storage.database import Database
 from switchboard.storage.migrate import upgrade_database
+from switchboard.transport import Endpoint, EngineAsgi
 
 log = logging.getLogger("switchboard")
 
@@ -67,7 +70,10 @@ class SwitchboardApp:
         self.ctx = ctx
         self.http = http
         self.rt = rt
-        self._mount = SocketIOMount(http, rt.sio.handle_request, policy)
+        engine = EngineAsgi(rt.io, cors_allowed=policy.allows_cross_origin)
+        self._mount = SocketIOMount(http, engine, policy)
+        # The fast WebSocket path (`fast_websocket_protocol`) finds the transport here.
+        self.realtime_endpoint = Endpoint(rt.io, "/socket.io/", check=policy.check_upgrade)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._mount(scope, receive, send)
@@ -97,13 +103,7 @@ def create_app(settings: Settings | None = None) -> SwitchboardApp:
         notifications=notifications,
     )
     ops = Operations(settings, metrics)  # cluster presence when SWITCHBOARD_REDIS_URL is set
-    rt = RealtimeServer(
-        settings,
-        tokens,
-        metrics,
-        allowed_origins=settings.cors_origins or None,
-        presence=ops.presence,
-    )
+    rt = RealtimeServer(settings, tokens, metrics, presence=ops.presence)
     rt.register(ChatNamespace(rt, chat))
     rt.on_presence_change(chat.on_presence_change)
     rt.register(NotificationsNamespace(rt, notifications))
@@ -118,6 +118,7 @@ def create_app(settings: Settings | None = None) -> SwitchboardApp:
         await upgrade_database(db)
         realtime.bind(rt)
         await ops.start()
+        await rt.start()
         scheduler.start(rt.spawn)
         log.info("switchboard started", extra={"database": db.dialect})
         try:

@@ -24,6 +24,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from switchboard.app import create_app
     from switchboard.logs import configure_logging
+    from switchboard.transport import fast_websocket_protocol
 
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_json or settings.env == "production")
@@ -48,7 +49,12 @@ def _serve(args: argparse.Namespace) -> int:
         proxy_headers=True,
         forwarded_allow_ips=args.forwarded_allow_ips,
         timeout_graceful_shutdown=max(1, int(settings.shutdown_grace_seconds)),
+        # /socket.io/ upgrades take the transport's fast path; any other WebSocket
+        # of the app is handed to uvicorn's own protocol.
+        ws=fast_websocket_protocol(app.realtime_endpoint),
         ws_max_size=settings.max_http_buffer_size,
+        loop="uvloop",
+        http="httptools",
         lifespan="on",
     )
     server = _DrainingServer(config)

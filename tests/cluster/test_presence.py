@@ -46,15 +46,24 @@ async def test_sigkilled_node_users_go_offline_everywhere_once(nodes: Nodes) -> 
     ada_sock, ada_rec = await connect(n1.url, ada, events={"/chat": ["presence"]})
     bob_sock, _ = await connect(n2.url, bob)
     try:
-        await ada_rec.wait_for("/chat", "presence")  # Bob came online
-        assert ada_rec.of("/chat", "presence")[-1] == {"user_id": bob.id, "online": True}
+        bob_online = {"user_id": bob.id, "online": True}
+
+        async def bob_came_online() -> bool:
+            # Ada's own first socket may be told of her coming online too: look for Bob's.
+            return bob_online in ada_rec.of("/chat", "presence")
+
+        await eventually(bob_came_online, timeout=10)
         n2.kill()
 
         async def bob_offline() -> bool:
             return not (await online_on(n1, ada.token, [bob.id]))[str(bob.id)]
 
         await eventually(bob_offline, timeout=30)
-        await ada_rec.wait_for("/chat", "presence", count=2, timeout=5)
+
+        async def told_bob_offline() -> bool:
+            return {"user_id": bob.id, "online": False} in ada_rec.of("/chat", "presence")
+
+        await eventually(told_bob_offline, timeout=5)
         # One more heartbeat period: nobody announces it a second time.
         await eventually(bob_offline, timeout=3)
         offline = [e for e in ada_rec.of("/chat", "presence") if e["online"] is False]

@@ -162,7 +162,7 @@ async def test_two_apps_in_one_process_do_not_share_state(tmp_path: Path) -> Non
         try:
             assert await app_a.ctx.realtime.presence.is_online(user_a.id)  # type: ignore[attr-defined]
             assert not await app_b.ctx.realtime.presence.is_online(user_a.id)  # type: ignore[attr-defined]
-            assert app_a.rt.sio is not app_b.rt.sio  # type: ignore[attr-defined]
+            assert app_a.rt.io is not app_b.rt.io  # type: ignore[attr-defined]
         finally:
             await tab.disconnect()
         assert url_a != url_b

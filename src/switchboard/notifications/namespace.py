@@ -28,7 +28,7 @@ class NotificationsNamespace(SocketNamespace):
         super().__init__(rt)
         self.service = service
 
-    async def on_connected(self, sock: SocketContext) -> None:
+    async def after_connect(self, sock: SocketContext) -> None:
         try:
             count = await self.service.unread_count(sock.user_id)
         except Exception:

@@ -1,4 +1,4 @@
-"""Transport: the Socket.IO server, socket auth, presence, emits, rate limits.
+"""Real-time services on the transport: socket auth, presence, emits, recovery, rate limits.
 
 Where things happen:
 - `auth.py`        a socket is authenticated (cookie, else `auth.token`)
@@ -6,7 +6,8 @@ Where things happen:
 - `presence.py`    who is online
 - `emitter.py`     every broadcast leaves the process here
 - `facade.py`      `Realtime`: emit from anywhere (HTTP routes, jobs, services)
-- `_sio_internals.py`  the only place that reaches into python-socketio/engineio
+- `recovery.py`    connection state recovery: which reconnects are restored, and how
+- `server.py`      `RealtimeServer`: wires the transport (`switchboard.transport`) to the above
 """
 
 from switchboard.realtime.facade import Realtime

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from http.cookies import CookieError, SimpleCookie
-from typing import Any
-
-import socketio
 
 from switchboard.auth.tokens import TokenClaims, TokenService
 from switchboard.errors import AuthError
+from switchboard.transport import ConnectRefused, Handshake
 
 COOKIE_NAME = "auth_token"
 
@@ -32,9 +29,9 @@ def cookie_token(cookie_header: str | None) -> str | None:
     return morsel.value if morsel and morsel.value else None
 
 
-def handshake_token(environ: Mapping[str, Any], auth: object) -> str | None:
+def handshake_token(handshake: Handshake, auth: object) -> str | None:
     """Cookie first (browsers), then `auth.token` of the CONNECT payload (other clients)."""
-    token = cookie_token(environ.get("HTTP_COOKIE"))
+    token = cookie_token(handshake.header("cookie"))
     if token:
         return token
     if isinstance(auth, dict):
@@ -44,13 +41,9 @@ def handshake_token(environ: Mapping[str, Any], auth: object) -> str | None:
     return None
 
 
-def authenticate_handshake(
-    tokens: TokenService, environ: Mapping[str, Any], auth: object
-) -> TokenClaims:
+def authenticate_handshake(tokens: TokenService, handshake: Handshake, auth: object) -> TokenClaims:
     """Claims of the handshake's token, or the SPEC's `connect_error` as an exception."""
     try:
-        return tokens.verify(handshake_token(environ, auth))
+        return tokens.verify(handshake_token(handshake, auth))
     except AuthError as exc:
-        raise socketio.exceptions.ConnectionRefusedError(
-            "unauthorized", {"code": exc.code}
-        ) from None
+        raise ConnectRefused({"message": "unauthorized", "data": {"code": exc.code}}) from None

@@ -1,9 +1,11 @@
 """The one place where a broadcast leaves the process.
 
 Every server-to-client event — from a socket handler, an HTTP route, the
-scheduler or the internal API — goes through `Emitter`. Recovery (offsets and
-the replay log), clustering (cross-node delivery) and the fast fan-out path
-all hook in here and nowhere else.
+scheduler or the internal API — goes through `Emitter`: `broadcast` appends
+it to the ordered event log (memory, or a Redis Stream shared by the nodes),
+and `deliver`, run for every log entry in order on every node, encodes it
+once and hands it to the transport's fan-out for this node's sockets.
+Recovery offsets and cross-node delivery hook in here and nowhere else.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from switchboard.realtime.recovery_store import EventLog, LogRecord, MemoryLog, Pos, format_pos
+from switchboard.transport import Server, encode_event
 from switchboard.types import Room, Sid, user_room
 
 
@@ -33,8 +36,10 @@ class Emitter:
     carries its log position as a last argument (connection state recovery).
     """
 
-    def __init__(self, sio: Any, events: EventLog | None = None, *, offsets: bool = False) -> None:
-        self._sio = sio
+    def __init__(
+        self, io: Server, events: EventLog | None = None, *, offsets: bool = False
+    ) -> None:
+        self._io = io
         self.hooks: list[EmitHook] = []
         self.offsets = offsets
         self.events: EventLog = events or MemoryLog(0, keep=False)
@@ -63,28 +68,27 @@ class Emitter:
 
     def deliver(self, namespace: str, pos: Pos, record: LogRecord) -> None:
         """Apply one log entry to this node's sockets (synchronously, in log order)."""
-        manager = self._sio.manager
+        io = self._io
         if record.kind == "join":
-            members = manager.rooms.get(namespace, {}).get(user_room(record.user_id or 0))
-            for sid in list(members or ()):
-                manager.basic_enter_room(sid, namespace, record.room)
+            ns = io.namespaces.get(namespace)
+            if ns is not None and record.room:
+                for sock in list(ns.members(user_room(record.user_id or 0))):
+                    io.join(sock, record.room)
             return
-        rooms = record.rooms
-        target: str | list[str] | None = rooms[0] if rooms and len(rooms) == 1 else rooms
-        recipients = manager.recipients(namespace, target, record.skip)
+        recipients = io.recipients(namespace, record.rooms, record.skip)
         if not recipients:
             return
         args = [record.event, *record.args]
         if self.offsets:
             args.append(format_pos(pos))
-        # Encoded once, offset included: it is the same for every recipient.
-        count: int = manager.deliver(
-            manager.encode_event(namespace, args), recipients, pos if self.offsets else None
-        )
+        # Encoded once, offset included: the same packet for every recipient.
+        count = io.deliver(recipients, encode_event(namespace, args), pos if self.offsets else None)
         if count:
             for hook in self.hooks:
                 hook.on_delivered(namespace, record.event, count)
 
     async def to_socket(self, sid: Sid, event: str, data: Any, *, namespace: str) -> None:
-        """Send to one socket: a reply-like event, never replayed by recovery."""
-        await self._sio.emit(event, data, namespace=namespace, to=sid)
+        """Send to one socket of this node: a reply-like event, never replayed by recovery."""
+        sock = self._io.socket(namespace, sid)
+        if sock is not None:
+            self._io.emit(sock, event, data)

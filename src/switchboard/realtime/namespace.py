@@ -9,10 +9,13 @@ A domain namespace subclasses `SocketNamespace` and declares its events:
         async def typing(self, sock: SocketContext, payload: TypingPayload) -> AckResult:
             ...
 
-Every event is rate-limited, its payload validated with pydantic, and the
-handler's result (or error) becomes the SPEC's ack: `{ok: true, ...}` or
+It serves one namespace of the transport (`switchboard.transport`): every
+event is rate-limited, its payload validated with pydantic, and the handler's
+result (or error) becomes the SPEC's ack: `{ok: true, ...}` or
 `{ok: false, error: {code, message}}`. Nothing a client sends can raise out of
-here, close the server, or touch another user's socket.
+here, close the server, or touch another user's socket. Event names are data:
+`disconnect`, `connect` and the like from a client are refused like any
+unknown name, and only the transport's own disconnect runs `on_disconnect`.
 """
 
 from __future__ import annotations
@@ -20,12 +23,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-import socketio
 from pydantic import BaseModel, ValidationError
 
 from switchboard.errors import (
@@ -38,6 +40,8 @@ from switchboard.errors import (
 from switchboard.realtime.auth import authenticate_handshake
 from switchboard.realtime.ratelimit import TokenBucket
 from switchboard.realtime.state import SocketState
+from switchboard.transport import ConnectAttempt, Socket
+from switchboard.transport.server import SESSION_ENDING_REASONS
 from switchboard.types import Sid, UserId, user_room
 
 if TYPE_CHECKING:
@@ -88,7 +92,14 @@ def _validation_message(exc: ValidationError) -> str:
     return f"{where}: {first['msg']}" if where else str(first["msg"])
 
 
-class SocketNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
+# Names that Socket.IO clients use for their own events: a client never sends them.
+RESERVED_EVENTS = frozenset(
+    {"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"}
+)
+_MAX_EVENT_NAME_CHARS = 64
+
+
+class SocketNamespace:
     """An authenticated namespace; subclasses add events with `@event`."""
 
     name: ClassVar[str]
@@ -105,9 +116,7 @@ class SocketNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         cls._events = events
 
     def __init__(self, rt: RealtimeServer) -> None:
-        super().__init__(self.name)
         self.rt = rt
-        self.sockets: dict[Sid, SocketState] = {}
 
     # -- hooks for subclasses --------------------------------------------------------
 
@@ -115,110 +124,148 @@ class SocketNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         """Rooms a new socket joins before it is told it is connected."""
         return [user_room(user_id)]
 
-    async def on_connected(self, sock: SocketContext) -> None:
+    async def after_connect(self, sock: SocketContext) -> None:
         """Runs once the client has its CONNECT answer (send first events here)."""
 
     async def on_disconnected(self, sock: SocketContext) -> None:
         """Runs after the socket has left presence."""
 
-    # -- the CONNECT handshake (called by _sio_internals.SocketIOServer) ---------------
+    # -- helpers for subclasses ------------------------------------------------------
 
-    async def authenticate(
-        self, sid: Sid, environ: Mapping[str, Any], auth: object
-    ) -> dict[str, Any]:
-        claims = authenticate_handshake(self.rt.tokens, environ, auth)
+    def state_of(self, sid: Sid) -> SocketState | None:
+        sock = self.rt.io.socket(self.name, sid)
+        state = sock.state if sock is not None else None
+        return state if isinstance(state, SocketState) else None
+
+    async def enter_room(self, sid: Sid, room: str) -> None:
+        sock = self.rt.io.socket(self.name, sid)
+        if sock is not None:
+            self.rt.io.join(sock, room)
+
+    async def disconnect(self, sid: Sid) -> None:
+        sock = self.rt.io.socket(self.name, sid)
+        if sock is not None:
+            self.rt.io.disconnect(sock)
+
+    # -- the transport's NamespaceHandler ------------------------------------------------
+
+    async def on_connect(self, attempt: ConnectAttempt) -> None:
+        await self.rt.start()
+        claims = authenticate_handshake(self.rt.tokens, attempt.handshake, attempt.auth)
+        rooms = await self.rooms_for(claims.user_id)
         rate = self.rt.settings.rate_limit
         state = SocketState(
             claims.user_id, self.name, claims.expires_at, TokenBucket(rate) if rate > 0 else None
         )
-        for room in await self.rooms_for(claims.user_id):
-            await self.enter_room(sid, room)
-        self.sockets[sid] = state
-        self._schedule_expiry(sid, state)
-        return {}
+        recovery = self.rt.recovery
+        if recovery is None:
+            sock = self.rt.io.accept(attempt, rooms=rooms)
+        else:
+            sock = await recovery.connect(attempt, claims.user_id, rooms)
+        previous = sock.state
+        if isinstance(previous, SocketState):
+            # A live socket taken over by its reconnect: it never left presence.
+            state.counted = previous.counted
+            if previous.expiry is not None:
+                previous.expiry.cancel()
+        sock.state = state
+        if sock.connected:
+            self._schedule_expiry(sock.sid, state)
 
-    async def connected(self, sid: Sid) -> None:
-        state = self.sockets.get(sid)
-        if state is None:  # disconnected while connecting
+    async def on_connected(self, sock: Socket) -> None:
+        state = sock.state
+        if not isinstance(state, SocketState):
             return
-        await self.rt.socket_connected(self.name, sid, state.user_id)
-        await self.on_connected(SocketContext(sid, state.user_id, self.name))
+        if not state.counted:
+            state.counted = True
+            await self.rt.socket_connected(self.name, Sid(sock.sid), state.user_id)
+        await self.after_connect(SocketContext(Sid(sock.sid), state.user_id, self.name))
 
-    # -- python-socketio entry point -------------------------------------------------
-
-    async def trigger_event(self, event_name: str, *args: Any) -> Any:
-        if event_name == "disconnect":
-            await self._disconnected(args[0])
-            return None
-        if event_name == "connect":  # handled by authenticate/connected
-            return None
-        sid: Sid = args[0]
-        return await self._dispatch(sid, event_name, args[1:])
-
-    async def _dispatch(self, sid: Sid, event_name: str, args: tuple[Any, ...]) -> AckResult:
-        state = self.sockets.get(sid)
-        if state is None:
-            return ForbiddenError("not connected").to_ack()
-        spec = self._events.get(event_name)
+    def on_event(self, sock: Socket, args: list[Any], ack_id: int | None) -> None:
+        state = sock.state
+        if not isinstance(state, SocketState):
+            return
+        name = args[0]
+        spec = self._events.get(name) if isinstance(name, str) else None
         # Unknown names are counted under one label: clients must not grow the metrics.
         self.rt.metrics.event_in(self.name, spec.name if spec else "<unknown>")
         if state.bucket is not None and not state.bucket.take():
             self.rt.metrics.rate_limited(self.name)
-            return RateLimitedError().to_ack()
+            self.rt.io.ack(sock, ack_id, [RateLimitedError().to_ack()])
+            return
         if spec is None:
-            return InvalidPayloadError(f"unknown event {str(event_name)[:64]!r}").to_ack()
-        sock = SocketContext(sid, state.user_id, self.name)
+            self.rt.io.ack(sock, ack_id, [InvalidPayloadError(_unknown(name)).to_ack()])
+            return
+        context = SocketContext(Sid(sock.sid), state.user_id, self.name)
+        self.rt.spawn(self._run(sock, spec, context, args[1:], ack_id))
+
+    async def _run(
+        self,
+        sock: Socket,
+        spec: _EventSpec,
+        context: SocketContext,
+        args: list[Any],
+        ack_id: int | None,
+    ) -> None:
         started = time.perf_counter()
         try:
             payload: Any = args[0] if args else None
             if spec.payload is not None:
                 payload = spec.payload.model_validate(payload)
-            result = await spec.handler(self, sock, payload)
+            result = await spec.handler(self, context, payload)
+            answer: AckResult = {"ok": True, **(result or {})}
         except ValidationError as exc:
-            return InvalidPayloadError(_validation_message(exc)).to_ack()
+            answer = InvalidPayloadError(_validation_message(exc)).to_ack()
         except AppError as exc:
-            return exc.to_ack()
+            answer = exc.to_ack()
         except Exception:
             log.exception(
                 "event handler failed",
                 extra={
                     "namespace": self.name,
-                    "event": event_name,
-                    "sid": sid,
-                    "user_id": state.user_id,
+                    "event": spec.name,
+                    "sid": context.sid,
+                    "user_id": context.user_id,
                 },
             )
-            return {"ok": False, "error": {"code": "internal", "message": "internal error"}}
+            answer = {"ok": False, "error": {"code": "internal", "message": "internal error"}}
         finally:
             self.rt.metrics.handler_latency(self.name, spec.name, time.perf_counter() - started)
-        return {"ok": True, **(result or {})}
+        self.rt.io.ack(sock, ack_id, [answer])
 
-    async def _disconnected(self, sid: Sid) -> None:
-        state = self.sockets.pop(sid, None)
-        if state is None:
+    def on_disconnect(self, sock: Socket, reason: str) -> None:
+        state = sock.state
+        if not isinstance(state, SocketState):
             return
+        sock.state = None
         if state.expiry is not None:
             state.expiry.cancel()
-        await self.rt.socket_disconnected(self.name, sid, state.user_id)
+        if self.rt.recovery is not None:
+            self.rt.recovery.left(sock, keep=reason not in SESSION_ENDING_REASONS)
+        if state.counted:
+            self.rt.spawn(self._disconnected(Sid(sock.sid), state.user_id))
+
+    async def _disconnected(self, sid: Sid, user_id: UserId) -> None:
+        await self.rt.socket_disconnected(self.name, sid, user_id)
         try:
-            await self.on_disconnected(SocketContext(sid, state.user_id, self.name))
+            await self.on_disconnected(SocketContext(sid, user_id, self.name))
         except Exception:
             log.exception("disconnect hook failed", extra={"namespace": self.name, "sid": sid})
 
     # -- token lifetime on live sockets ----------------------------------------------
 
-    def _schedule_expiry(self, sid: Sid, state: SocketState) -> None:
+    def _schedule_expiry(self, sid: str, state: SocketState) -> None:
         if state.expiry is not None:
             state.expiry.cancel()
         delay = max(0.0, state.expires_at - time.time())
-        state.expiry = asyncio.get_running_loop().call_later(delay, self._expire, sid)
+        state.expiry = asyncio.get_running_loop().call_later(delay, self._expire, sid, state)
 
-    def _expire(self, sid: Sid) -> None:
-        self.rt.spawn(self._end_expired(sid))
+    def _expire(self, sid: str, state: SocketState) -> None:
+        self.rt.spawn(self._end_expired(sid, state))
 
-    async def _end_expired(self, sid: Sid) -> None:
-        state = self.sockets.get(sid)
-        if state is None:
+    async def _end_expired(self, sid: str, state: SocketState) -> None:
+        sock = self.rt.io.socket(self.name, sid)
+        if sock is None or sock.state is not state:
             return
         if state.expires_at > time.time():
             # The loop's monotonic clock can fire a hair before the wall-clock `exp`
@@ -226,10 +273,8 @@ class SocketNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             self._schedule_expiry(sid, state)
             return
         log.info("token expired on a live socket", extra={"namespace": self.name, "sid": sid})
-        await self.rt.emitter.to_socket(
-            sid, "auth:expired", {"code": "token_expired"}, namespace=self.name
-        )
-        await self.disconnect(sid)
+        self.rt.io.emit(sock, "auth:expired", {"code": "token_expired"})
+        self.rt.io.disconnect(sock)
 
     @event("auth:refresh", AuthRefreshPayload)
     async def auth_refresh(self, sock: SocketContext, payload: AuthRefreshPayload) -> AckResult:
@@ -239,9 +284,18 @@ class SocketNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             raise ForbiddenError(exc.code) from None
         if claims.user_id != sock.user_id:
             raise ForbiddenError("token belongs to another user")
-        state = self.sockets.get(sock.sid)
+        state = self.state_of(sock.sid)
         if state is None:
             raise ForbiddenError("not connected")
         state.expires_at = claims.expires_at
         self._schedule_expiry(sock.sid, state)
         return {"expires_at": datetime.fromtimestamp(claims.expires_at, UTC).isoformat()}
+
+
+def _unknown(name: object) -> str:
+    if not isinstance(name, str):
+        return "the event name must be a string"
+    shown = name[:_MAX_EVENT_NAME_CHARS]
+    if name in RESERVED_EVENTS:
+        return f"{shown!r} is reserved and cannot be sent by a client"
+    return f"unknown event {shown!r}"

@@ -5,9 +5,11 @@ The protocol (as socket.io-client speaks it): the CONNECT answer carries
 that lost its transport reconnects with `{pid, offset, ...auth}` and, when the
 answer carries the same pid, reports `socket.recovered === true`.
 
-This module decides *whether* and *from where* a session is restored; the
-log and the sessions live behind `EventLog` (recovery_store.py, cluster_log.py)
-and the python-socketio side (same sid, rooms, queueing) is in _sio_internals.
+This module decides *whether* and *from where* a session is restored, and
+runs the restore on the transport's primitives (`reserve` a socket that holds
+broadcasts, `release` it with the CONNECT answer, the missed entries and what
+was held); the log and the sessions live behind `EventLog`
+(recovery_store.py, cluster_log.py).
 
 Where Socket.IO for Node fails and this does not:
 - Node looks the client's offset up in its log, so a client with no offset
@@ -18,28 +20,29 @@ Where Socket.IO for Node fails and this does not:
   from the right place and succeeds whenever no entry after it was pruned.
 - Sessions and the log can live in Redis, so another node, or the same node
   after a restart, restores them.
+- A reconnect that arrives while this node still holds the old connection
+  (the network died without a FIN: socket.io #4880) takes the live socket
+  over: same id, rooms and presence, the missed broadcasts once; the stale
+  transport is closed and its other namespaces are kept for their reconnects.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
-import socketio
-
-from switchboard.auth.tokens import TokenService
 from switchboard.metrics import Metrics
-from switchboard.realtime.auth import authenticate_handshake
 from switchboard.realtime.recovery_store import (
     EventLog,
     LogRecord,
     Pos,
     Session,
+    format_pos,
     parse_pos,
 )
+from switchboard.transport import ConnectAttempt, Server, Socket, encode_event
+from switchboard.transport.server import TRANSPORT_CLOSE
 
 log = logging.getLogger("switchboard.realtime.recovery")
 
@@ -67,8 +70,9 @@ class Claim:
     """A session taken for a reconnect, and where its replay starts (exclusive)."""
 
     session: Session
-    after: Pos
+    after: Pos | None  # None: a taken-over socket that cannot be replayed
     client_offset: Pos | None
+    live: Socket | None = None  # the old socket, still here (half-open takeover)
 
 
 @dataclass(slots=True)
@@ -98,21 +102,72 @@ def resume_from(session: Session, offset: Pos | None) -> Pos | None:
 
 
 class Recovery:
-    """Decides which reconnects are restored, and with what."""
+    """Decides which reconnects are restored, and restores them."""
 
-    def __init__(
-        self, events: EventLog, window: float, tokens: TokenService, metrics: Metrics
-    ) -> None:
+    def __init__(self, io: Server, events: EventLog, window: float, metrics: Metrics) -> None:
+        self.io = io
         self.events = events
         self.window = window
-        self.tokens = tokens
         self.metrics = metrics
         self.tracks: dict[str, Track] = {}
+        self._live: dict[tuple[str, str], str] = {}  # (namespace, pid) -> sid of a live socket
 
-    # -- reconnect -------------------------------------------------------------------
+    # -- CONNECT ---------------------------------------------------------------------
 
-    async def claim(self, namespace: str, environ: Mapping[str, Any], auth: object) -> Claim | None:
-        """Take the session a CONNECT payload asks for, if it may have it; else None."""
+    async def connect(self, attempt: ConnectAttempt, user_id: int, rooms: list[str]) -> Socket:
+        """Accept an authenticated CONNECT: restored when it may be, else a new session."""
+        namespace = attempt.namespace.name
+        claim = await self.claim(attempt, user_id)
+        if claim is None:
+            sock = self.io.reserve(attempt, rooms=rooms)
+            return self._new_session(sock, user_id, rooms)
+        if claim.live is not None:
+            sock = claim.live  # adopted by `claim`, holding broadcasts since
+            if claim.after is None:
+                return self._new_session(sock, user_id, rooms)
+            for room in rooms:
+                self.io.join(sock, room)
+        else:
+            free = self.io.socket(namespace, claim.session.sid) is None
+            sock = self.io.reserve(
+                attempt,
+                sid=claim.session.sid if free else None,
+                rooms=set(claim.session.rooms) | set(rooms),
+            )
+        replay = await self.replay(namespace, sock.sid, claim)
+        if replay is None:
+            return self._new_session(sock, user_id, rooms)
+        for room in replay.rooms:
+            self.io.join(sock, room)
+        session = claim.session
+        first = [
+            encode_event(namespace, [record.event, *record.args, format_pos(pos)])
+            for pos, record in replay.entries
+        ]
+        last = claim.client_offset if claim.client_offset == session.last_sent else None
+        if replay.entries:
+            last = replay.entries[-1][0]
+        self.io.release(sock, {"pid": session.pid}, first, after=replay.upto, last=last)
+        self.track(sock.sid, namespace, Track(session.pid, session.user_id, session.start))
+        self.metrics.recovery_successes.inc()
+        return sock
+
+    def _new_session(self, sock: Socket, user_id: int, rooms: list[str]) -> Socket:
+        """A fresh pid; a claimed socket that could not be restored keeps only `rooms`."""
+        namespace = sock.namespace.name
+        for room in set(sock.rooms) - set(rooms):
+            self.io.leave(sock, room)
+        start = self.events.processed(namespace)
+        held = sock.held or []
+        pid = new_pid()
+        self.track(sock.sid, namespace, Track(pid, user_id, start))
+        # What was held belongs to the abandoned session; the new one starts now.
+        self.io.release(sock, {"pid": pid}, after=held[-1][0] if held else None)
+        return sock
+
+    async def claim(self, attempt: ConnectAttempt, user_id: int) -> Claim | None:
+        """Take the session a CONNECT payload asks for, if this user may have it; else None."""
+        auth = attempt.auth
         if not isinstance(auth, dict):
             return None
         pid = auth.get("pid")
@@ -123,28 +178,69 @@ class Recovery:
         offset = parse_pos(raw_offset)
         if raw_offset is not None and offset is None:
             return None
+        namespace = attempt.namespace.name
+        live = self._take_live(attempt, pid, user_id)
         try:
-            claims = authenticate_handshake(self.tokens, environ, auth)
-        except socketio.exceptions.ConnectionRefusedError:
-            return None  # the normal path refuses it with the right error
-        try:
-            session = await self.events.peek_session(namespace, pid)
-            if session is None or session.user_id != claims.user_id:
-                return None
+            if live is not None:
+                session = live
+                taken: Session | None = live
+            else:
+                found = await self.events.peek_session(namespace, pid)
+                if found is None or found.user_id != user_id:
+                    return None
+                session = found
             after = resume_from(session, offset)
             if after is None or not await self.events.can_replay_after(namespace, after):
-                return None
-            taken = await self.events.take_session(namespace, pid)
+                return self._refuse_live(live, attempt)
+            if live is None:
+                taken = await self.events.take_session(namespace, pid)
         except Exception:
             log.exception("session lookup failed; starting a new session")
-            return None
-        if taken is None or taken.user_id != claims.user_id:
+            return self._refuse_live(live, attempt)
+        if taken is None or taken.user_id != user_id:
             return None  # another reconnect took it first
-        return Claim(taken, after, offset)
+        return Claim(taken, after, offset, attempt.socket if live is not None else None)
+
+    def _take_live(self, attempt: ConnectAttempt, pid: str, user_id: int) -> Session | None:
+        """Adopt a socket of this pid that this node still holds (its transport died silently).
+
+        Synchronous from the lookup to `adopt`: from here on the socket holds every
+        broadcast for the new connection, so nothing falls between the two.
+        """
+        namespace = attempt.namespace.name
+        sid = self._live.get((namespace, pid))
+        sock = self.io.socket(namespace, sid) if sid is not None else None
+        track = self.tracks.get(sid) if sid is not None else None
+        if sock is None or track is None or track.user_id != user_id or sock.conn is attempt.conn:
+            return None
+        old = sock.conn
+        self.io.adopt(attempt, sock)
+        # The stale transport goes; its other namespaces leave as after any lost
+        # transport (their sessions are kept for their own reconnects).
+        self.io.close(old, TRANSPORT_CLOSE, packet=False)
+        log.info("reconnect took over live socket %s from a stale transport", sid)
+        return Session(
+            pid=pid,
+            sid=sock.sid,
+            namespace=namespace,
+            user_id=user_id,
+            rooms=list(sock.rooms),
+            start=track.start,
+            last_sent=sock.last_pos,
+            served=self.events.processed(namespace),
+        )
+
+    def _refuse_live(self, live: Session | None, attempt: ConnectAttempt) -> Claim | None:
+        """A taken-over socket that cannot be replayed still continues: as a new session."""
+        if live is None or attempt.socket is None:
+            return None
+        return Claim(live, None, None, attempt.socket)
 
     async def replay(self, namespace: str, sid: str, claim: Claim) -> Replay | None:
         """Rooms and missed entries of a claimed session; None when not provably whole."""
         session = claim.session
+        if claim.after is None:
+            return None
         try:
             entries = await self.events.entries_after(namespace, claim.after)
         except Exception:
@@ -170,50 +266,45 @@ class Recovery:
             return None
         return Replay(rooms, missed, upto)
 
-    def succeeded(self) -> None:
-        self.metrics.recovery_successes.inc()
-
-    async def give_back(self, claim: Claim) -> None:
-        """Put a claimed session back (its reconnect failed for another reason)."""
-        try:
-            await self.events.save_session(claim.session, self.window)
-        except Exception:
-            log.exception("could not put a session back")
-
     # -- live sockets ----------------------------------------------------------------
 
-    def track(self, sid: str, track: Track) -> None:
+    def track(self, sid: str, namespace: str, track: Track) -> None:
         self.tracks[sid] = track
+        self._live[(namespace, track.pid)] = sid
 
-    def forget(self, sid: str) -> None:
-        self.tracks.pop(sid, None)
-
-    def session_of(
-        self,
-        namespace: str,
-        sid: str,
-        rooms: list[str],
-        last_sent: Pos | None,
-        overflowed: bool,
-    ) -> Session | None:
-        """Snapshot a dropping socket (synchronously, before it leaves its rooms)."""
+    def forget(self, sid: str, namespace: str) -> Track | None:
         track = self.tracks.pop(sid, None)
-        if track is None:
-            return None
+        if track is not None and self._live.get((namespace, track.pid)) == sid:
+            del self._live[(namespace, track.pid)]
+        return track
+
+    def left(self, sock: Socket, *, keep: bool) -> None:
+        """A socket left its namespace; with `keep`, its session waits for a reconnect.
+
+        Synchronous: the snapshot (rooms, positions) is taken before any other
+        broadcast is delivered, and only saving it waits.
+        """
+        namespace = sock.namespace.name
+        track = self.forget(sock.sid, namespace)
+        if track is None or not keep:
+            return
         # After an overflow the lost entry was never queued: serve from the last one that was.
-        served = (last_sent or track.start) if overflowed else self.events.processed(namespace)
-        return Session(
+        served = (
+            (sock.last_pos or track.start) if sock.overflowed else self.events.processed(namespace)
+        )
+        session = Session(
             pid=track.pid,
-            sid=sid,
+            sid=sock.sid,
             namespace=namespace,
             user_id=track.user_id,
-            rooms=rooms,
+            rooms=sorted(sock.rooms),
             start=track.start,
-            last_sent=last_sent,
+            last_sent=sock.last_pos,
             served=served,
         )
+        self.io.spawn(self._persist(session))
 
-    async def persist(self, session: Session) -> None:
+    async def _persist(self, session: Session) -> None:
         try:
             await self.events.save_session(session, self.window)
         except Exception:

@@ -1,8 +1,8 @@
 """`RealtimeServer`: the Socket.IO server and everything a socket touches.
 
-It wires python-socketio (through `_sio_internals`) to Switchboard's parts:
-token checks, presence, the emitter, metrics. One instance per app; no
-module-level state, so two apps in one process stay apart.
+It wires the transport (`switchboard.transport`) to Switchboard's parts:
+token checks, presence, the emitter, recovery, metrics. One instance per app;
+no module-level state, so two apps in one process stay apart.
 """
 
 from __future__ import annotations
@@ -15,18 +15,22 @@ from typing import Any
 from switchboard.auth.tokens import TokenService
 from switchboard.config import Settings
 from switchboard.metrics import Metrics
-from switchboard.realtime import _sio_internals
 from switchboard.realtime.cluster_log import RedisLog
 from switchboard.realtime.emitter import Emitter
 from switchboard.realtime.namespace import SocketNamespace
 from switchboard.realtime.presence import LocalPresence, PresenceStore
 from switchboard.realtime.recovery import Recovery
 from switchboard.realtime.recovery_store import EventLog, MemoryLog
-from switchboard.types import EioSid, Sid, UserId
+from switchboard.transport import Connection, Server, ServerOptions
+from switchboard.types import Sid, UserId
 
 log = logging.getLogger("switchboard.realtime")
 
 PresenceListener = Callable[[UserId, bool], Awaitable[None]]
+
+# Engine.IO heartbeat, as Socket.IO's defaults: a lost client is noticed within 45 s.
+PING_INTERVAL_SECONDS = 25.0
+PING_TIMEOUT_SECONDS = 20.0
 
 
 class RealtimeServer:
@@ -36,39 +40,28 @@ class RealtimeServer:
         tokens: TokenService,
         metrics: Metrics,
         *,
-        allowed_origins: list[str] | None,
         presence: PresenceStore | None = None,
-        client_manager: Any | None = None,
     ) -> None:
         self.settings = settings
         self.tokens = tokens
         self.metrics = metrics
         self.presence: PresenceStore = presence or LocalPresence()
-        manager = client_manager or _sio_internals.FanoutManager(settings.max_queue)
-        manager.on_overflow = self._on_overflow
-        self.sio = _sio_internals.SocketIOServer(
-            connect_timeout=settings.connect_timeout_seconds,
-            async_mode="asgi",
-            client_manager=manager,
-            # Origins are enforced (with a 403) by switchboard.http.origin before
-            # a request reaches Engine.IO; this list only drives CORS headers.
-            cors_allowed_origins=allowed_origins if allowed_origins is not None else [],
-            cors_credentials=True,
-            max_http_buffer_size=settings.max_http_buffer_size,
-            ping_interval=25,
-            ping_timeout=20,
-            logger=False,
-            engineio_logger=False,
+        self.io = Server(
+            ServerOptions(
+                ping_interval=PING_INTERVAL_SECONDS,
+                ping_timeout=PING_TIMEOUT_SECONDS,
+                max_payload=settings.max_http_buffer_size,
+                connect_timeout=settings.connect_timeout_seconds,
+                max_queue=settings.max_queue,
+            )
         )
+        self.io.on_overflow = self._on_overflow
         self.events = self._event_log(settings)
         # Connection state recovery (settings.recovery_seconds; 0 disables).
         self.recovery: Recovery | None = None
         if settings.recovery_seconds > 0:
-            self.recovery = Recovery(self.events, settings.recovery_seconds, tokens, metrics)
-            manager.on_forget = self.recovery.forget
-        self.sio.recovery = self.recovery
-        self.sio.on_first_connect = self.start
-        self.emitter = Emitter(self.sio, self.events, offsets=self.recovery is not None)
+            self.recovery = Recovery(self.io, self.events, settings.recovery_seconds, metrics)
+        self.emitter = Emitter(self.io, self.events, offsets=self.recovery is not None)
         self._started = False
         self._start_lock = asyncio.Lock()
         self.namespaces: dict[str, SocketNamespace] = {}
@@ -87,6 +80,8 @@ class RealtimeServer:
 
     async def start(self) -> None:
         """Start the event log readers (idempotent; also run by the first connection)."""
+        if self._started:
+            return
         async with self._start_lock:
             if self._started:
                 return
@@ -95,7 +90,7 @@ class RealtimeServer:
 
     def register(self, namespace: SocketNamespace) -> None:
         self.namespaces[namespace.name] = namespace
-        self.sio.register_namespace(namespace)
+        self.io.add_namespace(namespace.name, namespace)
 
     def on_presence_change(self, listener: PresenceListener) -> None:
         """Call `listener(user_id, online)` when a user's first socket connects or last leaves."""
@@ -133,20 +128,15 @@ class RealtimeServer:
             except Exception:
                 log.exception("presence listener failed", extra={"user_id": user_id})
 
-    def _on_overflow(self, eio_sid: EioSid) -> None:
-        log.warning("slow consumer disconnected", extra={"eio_sid": eio_sid})
+    def _on_overflow(self, conn: Connection) -> None:
+        log.warning("slow consumer disconnected", extra={"eio_sid": conn.sid})
         self.metrics.slow_consumer()
-        self.spawn(
-            _sio_internals.end_transport(
-                self.sio, eio_sid, "slow consumer", discard_queued=True, say_close=False
-            )
-        )
 
     # -- rooms -----------------------------------------------------------------------
 
     def local_sids(self, namespace: str, room: str) -> list[Sid]:
-        members = self.sio.manager.rooms.get(namespace, {}).get(room)
-        return list(members.keys()) if members else []
+        ns = self.io.namespaces.get(namespace)
+        return [Sid(sock.sid) for sock in ns.members(room)] if ns is not None else []
 
     async def join_user_to_room(self, user_id: UserId, room: str, namespace: str) -> None:
         """Make every live socket of a user in `namespace` join `room`."""
@@ -157,11 +147,11 @@ class RealtimeServer:
     # -- shutdown --------------------------------------------------------------------
 
     async def drain(self) -> None:
-        """Close every transport so that clients reconnect (to another node)."""
-        await _sio_internals.close_transports(self.sio)
+        """Drop every transport (no CLOSE packet), so that clients reconnect (to another node)."""
+        await self.io.drain()
 
     async def close(self) -> None:
-        await self.sio.shutdown()
+        await self.io.shutdown()
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:

@@ -204,6 +204,13 @@ class Server:
         if ack_id is not None:
             self.send(sock, sio.encode(sio.ACK, sock.namespace.name, args, ack_id))
 
+    def recipients(
+        self, namespace: str, rooms: list[str] | None = None, skip: str | None = None
+    ) -> list[Socket]:
+        """The sockets of `namespace` in any of `rooms` (all of them when None), each once."""
+        ns = self.namespaces.get(namespace)
+        return ns.recipients(rooms, skip) if ns is not None else []
+
     def broadcast(
         self,
         namespace: str,
@@ -212,15 +219,14 @@ class Server:
         skip: str | None = None,
         pos: Pos | None = None,
     ) -> int:
-        """Append one encoded packet to every recipient; returns how many got it.
+        return self.deliver(self.recipients(namespace, rooms, skip), packet, pos)
+
+    def deliver(self, members: list[Socket], packet: eio.Outgoing, pos: Pos | None = None) -> int:
+        """Append one encoded packet to every member; returns how many got it.
 
         With a log position, sockets being restored hold the packet for later
         and every recipient remembers the position (connection state recovery).
         """
-        ns = self.namespaces.get(namespace)
-        if ns is None:
-            return 0
-        members = ns.recipients(rooms, skip)
         if not members:
             return 0
         frame = packet.ws

@@ -13,6 +13,7 @@ NOT a protocol error: the application answers it with an error ack.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -49,7 +50,12 @@ class SioPacket:
 
 
 def dumps(value: Any) -> str:
-    return orjson.dumps(value, option=_JSON_OPTIONS).decode("utf-8")
+    try:
+        return orjson.dumps(value, option=_JSON_OPTIONS).decode("utf-8")
+    except TypeError:
+        # A string that is not valid UTF-8 (a lone surrogate) or an integer past
+        # 64 bits: the standard encoder escapes or writes them.
+        return json.dumps(value, separators=(",", ":"))
 
 
 def decode(text: str) -> SioPacket:
@@ -87,13 +93,24 @@ def decode(text: str) -> SioPacket:
         ack_id = int(text[start:i])
     data: Any = None
     if i < n:
-        try:
-            data = orjson.loads(text[i:])
-        except orjson.JSONDecodeError:
-            raise SocketProtocolError("invalid JSON payload") from None
+        data = _loads(text[i:])
     packet = SioPacket(kind, namespace, data, ack_id, attachments)
     _check_payload(packet, has_payload=i < n)
     return packet
+
+
+def _loads(body: str) -> Any:
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        pass
+    # orjson refuses valid JSON that Python can hold: a lone surrogate escape
+    # ("\\ud800"), integers past 64 bits. The standard parser takes them, so the
+    # application can refuse them with an error ack instead of a dropped connection.
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        raise SocketProtocolError("invalid JSON payload") from None
 
 
 def _check_payload(packet: SioPacket, *, has_payload: bool) -> None:
