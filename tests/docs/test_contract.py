@@ -8,11 +8,13 @@ itself checked, so it cannot outlive the change that implements one.
 
 from __future__ import annotations
 
+import argparse
 import ast
 import re
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any, TypeVar, get_args
 
 import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
@@ -46,6 +48,7 @@ from tests.support.reference import (
 )
 
 TEXT = CONTRACT.read_text()
+E = TypeVar("E", bound=Exception)
 HANDLED = {"/chat": ChatNamespace._events, "/notifications": NotificationsNamespace._events}
 
 # -- HTTP routes ---------------------------------------------------------------------
@@ -205,7 +208,7 @@ def test_every_variable_named_in_the_docs_is_in_the_contract() -> None:
 
 def test_the_serve_options_are_documented_with_their_defaults() -> None:
     parser, _ = build_parser()
-    subcommands = next(a for a in parser._actions if a.choices and "serve" in a.choices)
+    subcommands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     serve = subcommands.choices["serve"]
     documented = keyed_rows(section(TEXT, "Running"), r"--[a-z-]+")
     options = [a for a in serve._actions if a.option_strings and a.dest != "help"]
@@ -217,7 +220,7 @@ def test_the_serve_options_are_documented_with_their_defaults() -> None:
 # -- errors --------------------------------------------------------------------------
 
 
-def _subclasses(cls: type) -> Iterator[type]:
+def _subclasses(cls: type[E]) -> Iterator[type[E]]:
     for sub in cls.__subclasses__():
         yield sub
         yield from _subclasses(sub)
@@ -333,5 +336,65 @@ def test_every_server_event_is_named_in_the_server_code() -> None:
 # -- the repository stands on its own ------------------------------------------------
 
 
-def test_the_readme_points_at_the_contract() -> None:
-    assert "](docs/contract.md)" in (REPO / "README.md").read_text()
+# Built from pieces so that this file does not match itself.
+_OUTSIDE = re.compile("|".join([r"\.\./" + "shared", "shared/" + "SPEC", "/work" + "/"]))
+
+
+def _repository_files() -> list[Path]:
+    """The files of the repository: what git tracks or would add (ignored files left out)."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=REPO,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    return [REPO / name for name in listed.split("\0") if name and (REPO / name).is_file()]
+
+
+def test_no_file_refers_to_anything_outside_the_repository() -> None:
+    offenders = []
+    for path in _repository_files():
+        try:
+            text = path.read_text()
+        except UnicodeDecodeError:
+            continue  # images and other binary files
+        offenders += [
+            f"{path.relative_to(REPO)}:{n}"
+            for n, line in enumerate(text.splitlines(), 1)
+            if _OUTSIDE.search(line)
+        ]
+    assert not offenders, f"paths outside the repository: {offenders}"
+
+
+def _slug(heading: str) -> str:
+    """The anchor GitHub gives a heading."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def _markdown_pages() -> list[Path]:
+    return [p for p in _repository_files() if p.suffix == ".md"]
+
+
+def test_every_relative_link_in_the_docs_resolves_inside_the_repository() -> None:
+    pages = _markdown_pages()
+    assert CONTRACT in pages
+    assert REPO / "README.md" in pages
+    for page in pages:
+        for target in re.findall(r"\]\(([^)\s]+)\)", page.read_text()):
+            if re.match(r"[a-z]+:", target):
+                continue  # http:, https:, mailto:
+            path_part, _, anchor = target.partition("#")
+            resolved = (page.parent / path_part).resolve() if path_part else page
+            where = f"{page.relative_to(REPO)} → {target}"
+            assert resolved.is_relative_to(REPO), f"outside the repository: {where}"
+            assert resolved.exists(), f"broken link: {where}"
+            if anchor and resolved.suffix == ".md":
+                titles = re.findall(r"^#+\s+(.*)$", resolved.read_text(), re.M)
+                assert anchor in {_slug(t) for t in titles}, f"no such heading: {where}"
+
+
+def test_the_readme_points_at_the_contract_and_the_changelog() -> None:
+    readme = (REPO / "README.md").read_text()
+    assert "](docs/contract.md)" in readme
+    assert "](CHANGELOG.md)" in readme
