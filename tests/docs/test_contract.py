@@ -206,6 +206,23 @@ def test_every_variable_named_in_the_docs_is_in_the_contract() -> None:
             assert variable in documented, f"{page.name} names {variable}, unknown to the contract"
 
 
+def test_settings_tables_in_the_guides_give_the_same_defaults() -> None:
+    # Guides repeat the settings they are about; a default changed in the code
+    # must not live on in them.
+    pages = [REPO / "README.md", REPO / "web" / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+    fields = {_env_name(n): f for n, f in Settings.model_fields.items()}
+    checked = 0
+    for page in pages:
+        if page == CONTRACT:
+            continue
+        for variable, row in keyed_rows(page.read_text(), _VARIABLE).items():
+            if variable in fields:
+                default = fields[variable].get_default(call_default_factory=True)
+                assert _documents_default(default, row[1]), f"{page.name}: {variable} default"
+                checked += 1
+    assert checked, "no settings table found in the guides"
+
+
 def test_the_serve_options_are_documented_with_their_defaults() -> None:
     parser, _ = build_parser()
     subcommands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
