@@ -53,10 +53,13 @@ def test_the_guide_lists_the_same_events_as_the_contract() -> None:
 
 def test_the_guide_and_the_contract_give_each_event_the_same_fields() -> None:
     guide, contract = _by_key(event_rows(DOC)), _by_key(event_rows(CONTRACT_TEXT))
+    checked = 0
     for key, row in guide.items():
-        if "{" not in row.payload:
-            continue  # a prose payload ("a message") is checked through the contract
+        if key not in contract or "{" not in row.payload:
+            continue  # a missing event fails the test above
         assert field_names(row.payload) == field_names(contract[key].payload), key
+        checked += 1
+    assert checked >= 10
 
 
 def test_every_handled_client_event_is_in_the_guide() -> None:

@@ -103,8 +103,8 @@ def test_each_route_documents_the_status_it_answers_on_success(app: SwitchboardA
     documented = documented_routes()
     checked = 0
     for route, original in _registered(app):
-        row = documented[route]
-        if not isinstance(original, APIRoute) or len(row) < 4:
+        row = documented.get(route)  # an undocumented route fails the test above
+        if row is None or not isinstance(original, APIRoute) or len(row) < 4:
             continue  # FastAPI's own pages are listed without a status column
         status = re.search(r"\b([1-5]\d\d)\b", row[3])
         assert status, f"{route}: no status in {row[3]!r}"
@@ -124,10 +124,13 @@ def _needs_token(route: APIRoute) -> bool:
 
 def test_the_auth_column_says_which_routes_need_the_callers_token(app: SwitchboardApp) -> None:
     documented = documented_routes()
+    checked = 0
     for route, original in _registered(app):
-        if isinstance(original, APIRoute) and len(documented[route]) >= 4:
-            says_token = documented[route][1] == "token"
-            assert says_token == _needs_token(original), f"{route}: auth column is wrong"
+        row = documented.get(route)
+        if row is not None and isinstance(original, APIRoute) and len(row) >= 4:
+            assert (row[1] == "token") == _needs_token(original), f"{route}: auth column is wrong"
+            checked += 1
+    assert checked >= 15, "the routes table was not found"
 
 
 def test_the_internal_api_exists_only_with_an_api_key(tmp_path: Path) -> None:
