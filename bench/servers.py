@@ -26,7 +26,7 @@ DB_NAME = "bench.db"
 
 @dataclass(frozen=True)
 class ServerKind:
-    """How to run one implementation of the SPEC."""
+    """How to run one implementation of the contract (docs/contract.md)."""
 
     name: str
     argv: tuple[str, ...]

@@ -6,7 +6,7 @@ deliberately cheap scrypt. Registering thousands of users over HTTP would then
 take longer than the whole benchmark, so for `switchboard` the harness
 registers `http_users` over HTTP (the real path) and copies the first one's
 row for the rest in the stopped template database; tokens for those are
-minted as the SPEC's JWT section defines them, with the server's secret.
+minted as the contract's token rules define them, with the server's secret.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Bad input on every /chat event: the SPEC's error ack, while other users keep chatting."""
+"""Bad input on every /chat event: the contract's error ack, while other users keep chatting."""
 
 from __future__ import annotations
 

@@ -31,7 +31,7 @@ function Room(): ReactNode {
       await client.sendMessage(CONVERSATION_ID, draft); // resolves with the stored message
       setDraft('');
     } catch (err) {
-      // Ack errors carry the SPEC code: invalid_payload, forbidden, not_found, too_large, rate_limited, internal.
+      // Ack errors carry a contract code (docs/contract.md): invalid_payload, forbidden, not_found, too_large, rate_limited, internal.
       setError(isSwitchboardError(err) ? `${err.code}: ${err.message}` : String(err));
     }
   }

@@ -1,4 +1,4 @@
-"""The Python client of Switchboard: `SwitchboardClient` and the SPEC's typed objects.
+"""The Python client of Switchboard: `SwitchboardClient` and the contract's typed objects.
 
     from switchboard.client import SwitchboardClient
 

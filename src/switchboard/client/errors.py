@@ -12,7 +12,7 @@ class SwitchboardClientError(Exception):
 class SwitchboardAckError(SwitchboardClientError):
     """The server answered a socket event with `{ok: false, error: {code, message}}`.
 
-    `code` is one of the SPEC's: invalid_payload, forbidden, not_found,
+    `code` is one of the contract's (docs/contract.md): invalid_payload, forbidden, not_found,
     too_large, rate_limited, internal.
     """
 

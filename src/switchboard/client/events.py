@@ -1,4 +1,4 @@
-"""The SPEC's Socket.IO events as the Python client sees them.
+"""The contract's Socket.IO events (docs/contract.md) as the Python client sees them.
 
 `SERVER_EVENTS` tells `SwitchboardClient.on` which namespace an incoming
 event arrives on and which model its payload is parsed into;

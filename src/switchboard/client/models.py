@@ -1,4 +1,4 @@
-"""Typed objects of the SPEC, as the Python client receives them.
+"""Typed objects of the contract (docs/contract.md), as the Python client receives them.
 
 Unknown fields are ignored so that a newer server does not break an older
 client; missing required fields raise `pydantic.ValidationError`.

@@ -173,10 +173,11 @@ class SwitchboardClient:
     ) -> Callable[[H], H] | H:
         """Register a handler for a server event; usable as a decorator.
 
-        The namespace comes from the SPEC (`message:new` → /chat, `notification`
-        → /notifications, `auth:expired` → both); the handler gets the payload
-        parsed into its model (`Message`, `Notification`, `TypingEvent`, …).
-        An event outside the SPEC needs `namespace=` and gets the raw payload.
+        The namespace comes from the contract in docs/contract.md (`message:new`
+        → /chat, `notification` → /notifications, `auth:expired` → both); the
+        handler gets the payload parsed into its model (`Message`,
+        `Notification`, `TypingEvent`, …).
+        An event outside the contract needs `namespace=` and gets the raw payload.
         Several handlers may listen to one event.
         """
 
@@ -186,7 +187,7 @@ class SwitchboardClient:
             elif event in SERVER_EVENTS:
                 namespaces = SERVER_EVENTS[event][0]
             else:
-                raise ValueError(f"{event!r} is not a SPEC server event: pass namespace=")
+                raise ValueError(f"{event!r} is not a contract server event: pass namespace=")
             for ns in namespaces:
                 if not self._handlers[(ns, event)]:
                     self.sio.on(event, self._dispatcher(ns, event), namespace=ns)

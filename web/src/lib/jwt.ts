@@ -1,4 +1,4 @@
-/** Claims Switchboard puts in its HS256 JWT (see SPEC "JWT"). */
+/** Claims Switchboard puts in its HS256 JWT (see docs/contract.md, "Tokens"). */
 export interface JwtClaims {
   sub?: string;
   email?: string;

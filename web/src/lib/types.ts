@@ -1,5 +1,5 @@
 /**
- * Wire types of the Switchboard interface contract (shared/SPEC.md).
+ * Wire types of the Switchboard interface contract (docs/contract.md).
  * Every object, event payload and acknowledgement the server sends or takes
  * is described here, so application code gets the shapes from one place.
  */
@@ -51,7 +51,7 @@ export interface AuthResponse {
 
 export interface MeResponse {
   user: User;
-  /** Not promised by the SPEC; used when a server includes it. */
+  /** Not promised by the contract; used when a server includes it. */
   token?: string;
 }
 
@@ -178,7 +178,7 @@ export interface UnreadCountEvent {
   count: number;
 }
 
-/** Payload of `auth:expired`; the SPEC does not fix it, so every field is optional. */
+/** Payload of `auth:expired`; the contract does not fix it, so every field is optional. */
 export interface AuthExpiredEvent {
   code?: string;
   message?: string;
