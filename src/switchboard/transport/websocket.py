@@ -108,7 +108,10 @@ def text_frame(text: str) -> bytes:
 
 
 def close_frame(code: int = CLOSE_NORMAL, reason: str = "") -> bytes:
-    return frame(OP_CLOSE, code.to_bytes(2, "big") + reason.encode("utf-8")[:120])
+    # A control frame carries at most 125 bytes: the code and up to 123 of reason,
+    # cut on a character boundary so that it stays UTF-8.
+    encoded = reason.encode("utf-8")[:123].decode("utf-8", "ignore").encode("utf-8")
+    return frame(OP_CLOSE, code.to_bytes(2, "big") + encoded)
 
 
 def unmask(payload: bytes, mask: bytes) -> bytes:
@@ -162,8 +165,10 @@ class FrameParser:
             opcode = b0 & 0x0F
             if opcode >= 0x8 and (length > 125 or not b0 & 0x80):
                 raise WsProtocolError(CLOSE_PROTOCOL_ERROR, "bad control frame")
-            # Refuse an oversized frame from its header, before buffering its payload.
-            if length > self.max_size or self._frag_size + length > self.max_size:
+            # Refuse an oversized frame from its header, before buffering its payload
+            # (control frames are never part of the message being assembled).
+            so_far = self._frag_size if opcode == OP_CONT else 0
+            if length + so_far > self.max_size:
                 raise WsProtocolError(CLOSE_TOO_BIG, "message too big")
             if end - pos < head + 4 + length:
                 break
