@@ -12,9 +12,7 @@ Broadcasts leave only after the database commit, so a client that receives
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import weakref
 from collections.abc import Sequence
 from typing import Any, cast
 
@@ -30,6 +28,7 @@ from switchboard.chat.schemas import (
     ConversationSummaryOut,
     MessageOut,
 )
+from switchboard.chat.writer import MessageWriter
 from switchboard.config import Settings
 from switchboard.errors import (
     ForbiddenError,
@@ -87,12 +86,9 @@ class ChatService:
         self.realtime = realtime
         self.users = users
         self.settings = settings
-        # One lock per conversation, held from INSERT to broadcast, so that this
-        # node emits a conversation's messages in id order. Weak values: a lock
-        # lives only while some send holds or waits for it.
-        self._send_locks: weakref.WeakValueDictionary[int, asyncio.Lock] = (
-            weakref.WeakValueDictionary()
-        )
+        # One writer for every send on this node: its batches commit and broadcast
+        # one after another, so this node emits a conversation's messages in id order.
+        self.writer = MessageWriter(db, self._publish)
 
     # -- conversations -------------------------------------------------------------
 
@@ -232,73 +228,21 @@ class ChatService:
         """Store a message, then emit `message:new` to the conversation's room.
 
         A repeated `client_msg_id` (same sender and conversation) returns the
-        message stored the first time and emits nothing.
+        message stored the first time and emits nothing. Concurrent sends share
+        a transaction (`writer.MessageWriter`); each is answered after its commit.
         """
         self._check_body(body)
-        lock = self._send_locks.get(conversation_id)
-        if lock is None:
-            lock = self._send_locks[conversation_id] = asyncio.Lock()
-        async with lock:
-            message, created = await self._store(sender_id, conversation_id, body, client_msg_id)
-            out = message_out(message)
-            if created:
-                await self._emit(
-                    conversation_room(conversation_id), "message:new", out.model_dump(mode="json")
-                )
-        return out
+        message, _created = await self.writer.write(sender_id, conversation_id, body, client_msg_id)
+        return message_out(message)
 
-    async def _store(
-        self, sender_id: UserId, conversation_id: int, body: str, client_msg_id: str | None
-    ) -> tuple[Message, bool]:
-        async with self.db.session() as session:
-            await self._require_member(session, sender_id, conversation_id)
-            if client_msg_id is not None:
-                stored = await self._by_client_id(
-                    session, sender_id, conversation_id, client_msg_id
-                )
-                if stored is not None:
-                    return stored, False
-            now = utcnow()
-            message = Message(
-                conversation_id=conversation_id,
-                sender_id=sender_id,
-                body=body,
-                client_msg_id=client_msg_id,
-                created_at=now,
+    async def _publish(self, messages: list[Message]) -> None:
+        """`message:new` for each message of a committed batch, in id order."""
+        for message in messages:
+            await self._emit(
+                conversation_room(message.conversation_id),
+                "message:new",
+                message_out(message).model_dump(mode="json"),
             )
-            try:
-                session.add(message)
-                await session.flush()
-                await session.execute(
-                    update(Conversation)
-                    .where(Conversation.id == conversation_id)
-                    .values(last_activity_at=now)
-                )
-                await session.commit()
-            except IntegrityError:
-                # The same client_msg_id won a race on another connection (or node).
-                await session.rollback()
-                if client_msg_id is not None:
-                    stored = await self._by_client_id(
-                        session, sender_id, conversation_id, client_msg_id
-                    )
-                    if stored is not None:
-                        log.info("client_msg_id race lost; answering with the stored message")
-                        return stored, False
-                raise NotFoundError("conversation not found") from None
-        return message, True
-
-    @staticmethod
-    async def _by_client_id(
-        session: AsyncSession, sender_id: UserId, conversation_id: int, client_msg_id: str
-    ) -> Message | None:
-        return await session.scalar(
-            select(Message).where(
-                Message.conversation_id == conversation_id,
-                Message.sender_id == sender_id,
-                Message.client_msg_id == client_msg_id,
-            )
-        )
 
     async def history(
         self, user_id: UserId, conversation_id: int, before: str | None, limit: int

@@ -1,0 +1,205 @@
+"""Group commit for chat messages: sends that arrive while a transaction runs share the next.
+
+One transaction checks membership, finds earlier copies of retried
+`client_msg_id`s, inserts every new message and moves each conversation's
+activity time, for a whole batch: a busy conversation costs one commit per
+batch instead of one per message. Nothing is answered before its commit.
+After the commit the batch's `message:new` broadcasts leave in id order, all
+in one event-loop iteration, so the transport writes each recipient once for
+the whole batch.
+
+A batch that fails as a whole (a `client_msg_id` race lost to another node,
+a database error) is retried one message at a time, so one bad send only
+fails itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import select, tuple_, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from switchboard.errors import AppError, ForbiddenError, NotFoundError
+from switchboard.storage.database import Database
+from switchboard.storage.models import Conversation, ConversationMember, Message, utcnow
+from switchboard.types import UserId
+
+log = logging.getLogger("switchboard.chat")
+
+# How many sends one transaction takes at most (bounds the statement sizes).
+MAX_BATCH = 500
+
+
+@dataclass(slots=True)
+class Send:
+    sender_id: UserId
+    conversation_id: int
+    body: str
+    client_msg_id: str | None
+    done: asyncio.Future[tuple[Message, bool]] = field(repr=False)
+
+
+# Runs after a batch's commit, for its new messages in id order (the broadcasts).
+Published = Callable[[list[Message]], Awaitable[None]]
+
+
+class MessageWriter:
+    def __init__(self, db: Database, published: Published) -> None:
+        self.db = db
+        self.published = published
+        self._queue: list[Send] = []
+        self._running = False
+        self._task: asyncio.Task[None] | None = None
+
+    async def write(
+        self, sender_id: UserId, conversation_id: int, body: str, client_msg_id: str | None
+    ) -> tuple[Message, bool]:
+        """The stored message and whether it is new (False: an earlier copy of a retry)."""
+        loop = asyncio.get_running_loop()
+        send = Send(sender_id, conversation_id, body, client_msg_id, loop.create_future())
+        self._queue.append(send)
+        if not self._running:
+            self._running = True
+            self._task = loop.create_task(self._drain())
+        return await send.done
+
+    async def _drain(self) -> None:
+        try:
+            while self._queue:
+                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+                try:
+                    await self._commit(batch)
+                except Exception:
+                    # Once more, one by one: a retry whose first copy another node
+                    # stored meanwhile now finds it; anything else fails alone.
+                    log.info("a batch of %d sends failed; retrying one by one", len(batch))
+                    for send in batch:
+                        if send.done.done():
+                            continue
+                        try:
+                            await self._commit([send])
+                        except Exception as exc:
+                            _fail(send, exc)
+        finally:
+            self._running = False
+            for send in self._queue:  # only when cancelled at shutdown
+                if not send.done.done():
+                    send.done.cancel()
+
+    async def _commit(self, batch: list[Send]) -> None:
+        cm = ConversationMember
+        pairs = {(s.conversation_id, s.sender_id) for s in batch}
+        async with self.db.session() as session:
+            members = set(
+                (
+                    await session.execute(
+                        select(cm.conversation_id, cm.user_id).where(
+                            tuple_(cm.conversation_id, cm.user_id).in_(pairs)
+                        )
+                    )
+                ).tuples()
+            )
+            refused: dict[int, AppError] = {}
+            unknown = {cid for cid, uid in pairs if (cid, uid) not in members}
+            if unknown:
+                existing = set(
+                    await session.scalars(
+                        select(Conversation.id).where(Conversation.id.in_(unknown))
+                    )
+                )
+                for cid in unknown:
+                    refused[cid] = (
+                        ForbiddenError("not a member of this conversation")
+                        if cid in existing
+                        else NotFoundError("conversation not found")
+                    )
+            earlier = await self._earlier_copies(session, batch)
+            now = utcnow()
+            results: list[tuple[Send, Message | None, bool]] = []
+            fresh: dict[tuple[int, int, str], Message] = {}
+            new: list[Message] = []
+            for send in batch:
+                if (send.conversation_id, send.sender_id) not in members:
+                    results.append((send, None, False))
+                    continue
+                key = (
+                    (send.conversation_id, send.sender_id, send.client_msg_id)
+                    if send.client_msg_id is not None
+                    else None
+                )
+                if key is not None and key in earlier:
+                    results.append((send, earlier[key], False))
+                    continue
+                if key is not None and key in fresh:  # the same retry twice in one batch
+                    results.append((send, fresh[key], False))
+                    continue
+                message = Message(
+                    conversation_id=send.conversation_id,
+                    sender_id=send.sender_id,
+                    body=send.body,
+                    client_msg_id=send.client_msg_id,
+                    created_at=now,
+                )
+                new.append(message)
+                if key is not None:
+                    fresh[key] = message
+                results.append((send, message, True))
+            if new:
+                session.add_all(new)
+                await session.flush()
+                await session.execute(
+                    update(Conversation)
+                    .where(Conversation.id.in_({m.conversation_id for m in new}))
+                    .values(last_activity_at=now)
+                )
+                await session.commit()
+        # Committed: the broadcasts leave (in id order), then every sender is answered.
+        if new:
+            try:
+                await self.published(sorted(new, key=lambda m: m.id))
+            except Exception:
+                log.exception("broadcasting a batch of %d messages failed", len(new))
+        for send, stored, created in results:
+            if send.done.done():
+                continue
+            if stored is None:
+                send.done.set_exception(refused.get(send.conversation_id) or ForbiddenError())
+            else:
+                send.done.set_result((stored, created))
+
+    @staticmethod
+    async def _earlier_copies(
+        session: AsyncSession, batch: list[Send]
+    ) -> dict[tuple[int, int, str], Message]:
+        keys = {
+            (s.conversation_id, s.sender_id, s.client_msg_id)
+            for s in batch
+            if s.client_msg_id is not None
+        }
+        if not keys:
+            return {}
+        rows = await session.scalars(
+            select(Message).where(
+                tuple_(Message.conversation_id, Message.sender_id, Message.client_msg_id).in_(keys)
+            )
+        )
+        return {(m.conversation_id, m.sender_id, m.client_msg_id or ""): m for m in rows}
+
+
+def _fail(send: Send, exc: BaseException) -> None:
+    if send.done.done():
+        return
+    if isinstance(exc, IntegrityError):
+        # A conversation deleted under the send, or a retry race lost to another node
+        # that the one-by-one pass could not resolve either.
+        send.done.set_exception(NotFoundError("conversation not found"))
+    elif isinstance(exc, AppError):
+        send.done.set_exception(exc)
+    else:
+        log.error("storing a message failed", exc_info=exc)
+        send.done.set_exception(exc)
