@@ -38,6 +38,7 @@ from switchboard.errors import (
 )
 from switchboard.realtime.facade import Realtime
 from switchboard.storage.database import Database
+from switchboard.storage.loader import BatchLoader
 from switchboard.storage.models import (
     Conversation,
     ConversationMember,
@@ -89,6 +90,10 @@ class ChatService:
         # One writer for every send on this node: its batches commit and broadcast
         # one after another, so this node emits a conversation's messages in id order.
         self.writer = MessageWriter(db, self._publish)
+        # Connects and presence changes ask for users' conversations in bursts.
+        self._memberships: BatchLoader[UserId, list[int]] = BatchLoader(
+            self._conversation_ids_of, []
+        )
 
     # -- conversations -------------------------------------------------------------
 
@@ -129,14 +134,21 @@ class ChatService:
         return _conversation_out(conv, ids)
 
     async def conversation_ids(self, user_id: UserId) -> list[int]:
-        """The ids of every conversation `user_id` is a member of."""
+        """The ids of every conversation `user_id` is a member of (batched with others')."""
+        return await self._memberships.load(user_id)
+
+    async def _conversation_ids_of(self, user_ids: list[UserId]) -> dict[UserId, list[int]]:
+        cm = ConversationMember
+        found: dict[UserId, list[int]] = {}
         async with self.db.session() as session:
-            rows = await session.scalars(
-                select(ConversationMember.conversation_id).where(
-                    ConversationMember.user_id == user_id
-                )
+            rows = await session.execute(
+                select(cm.user_id, cm.conversation_id)
+                .where(cm.user_id.in_(user_ids))
+                .order_by(cm.user_id, cm.conversation_id)
             )
-            return list(rows)
+            for uid, cid in rows.tuples():
+                found.setdefault(uid, []).append(cid)
+        return found
 
     async def list_conversations(self, user_id: UserId) -> list[ConversationSummaryOut]:
         """The caller's conversations, newest activity first: four queries for any number."""

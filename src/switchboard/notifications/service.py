@@ -19,6 +19,7 @@ from switchboard.errors import NotFoundError
 from switchboard.notifications.schemas import NotificationOut, NotifyIn, NotifyResult
 from switchboard.realtime.facade import Realtime
 from switchboard.storage.database import Database
+from switchboard.storage.loader import BatchLoader
 from switchboard.storage.models import Notification, User, format_id, parse_id, utcnow
 from switchboard.types import NOTIFICATIONS, Sid, UserId, user_room
 
@@ -38,6 +39,8 @@ class NotificationService:
     def __init__(self, db: Database, realtime: Realtime) -> None:
         self.db = db
         self.realtime = realtime
+        # Every /notifications connect asks for a count: a burst shares one query.
+        self._unread: BatchLoader[UserId, int] = BatchLoader(self.unread_counts, 0)
 
     # -- creating ----------------------------------------------------------------------
 
@@ -85,9 +88,8 @@ class NotificationService:
     # -- reading -----------------------------------------------------------------------
 
     async def unread_count(self, user_id: UserId) -> int:
-        """Delivered, unread notifications of one user (served by a partial index)."""
-        counts = await self.unread_counts([user_id])
-        return counts.get(user_id, 0)
+        """Delivered, unread notifications of one user (batched with others' in one query)."""
+        return await self._unread.load(user_id)
 
     async def unread_counts(self, user_ids: Iterable[UserId]) -> dict[UserId, int]:
         ids = set(user_ids)

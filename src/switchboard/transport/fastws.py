@@ -162,6 +162,23 @@ def fast_websocket_protocol(endpoint: Endpoint | None = None) -> type[asyncio.Pr
     return type("EngineWebSocketProtocol", (EngineWebSocketProtocol,), {"endpoint": endpoint})
 
 
+def _find_endpoint(config: Any) -> Endpoint | None:
+    """The endpoint of the app uvicorn serves: on the app, or under its middleware.
+
+    `uvicorn.Config.loaded_app` is the app wrapped in uvicorn's own middleware
+    (proxy headers, logging), each of which keeps the app it wraps as `.app`.
+    """
+    app = getattr(config, "loaded_app", None) or config.app
+    for _ in range(8):
+        endpoint = getattr(app, "realtime_endpoint", None)
+        if isinstance(endpoint, Endpoint):
+            return endpoint
+        app = getattr(app, "app", None)
+        if app is None:
+            break
+    return None
+
+
 class EngineWebSocketProtocol(asyncio.Protocol):
     endpoint: ClassVar[Endpoint | None] = None
 
@@ -171,10 +188,11 @@ class EngineWebSocketProtocol(asyncio.Protocol):
         self.app_state = app_state
         self.transport: asyncio.Transport | None = None
         self._head = b""
-        self._endpoint = self.endpoint or getattr(config.app, "realtime_endpoint", None)
+        self._endpoint = self.endpoint or _find_endpoint(config)
         self.conn: Connection | None = None
         self.sink: FastWebSocketSink | None = None
         self.parser: FrameParser | None = None
+        self._fallback: asyncio.Protocol | None = None  # uvicorn's, for upgrades not ours
 
     # -- asyncio.Protocol --
 
@@ -184,6 +202,9 @@ class EngineWebSocketProtocol(asyncio.Protocol):
         self.server_state.connections.add(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self._fallback is not None:
+            self._fallback.connection_lost(exc)
+            return
         self.server_state.connections.discard(self)
         conn, sink = self.conn, self.sink
         if conn is None or sink is None:
@@ -194,10 +215,15 @@ class EngineWebSocketProtocol(asyncio.Protocol):
             conn.server.abandon_upgrade(conn, sink)
 
     def pause_writing(self) -> None:
-        if self.sink is not None:
+        if self._fallback is not None:
+            self._fallback.pause_writing()
+        elif self.sink is not None:
             self.sink.paused = True
 
     def resume_writing(self) -> None:
+        if self._fallback is not None:
+            self._fallback.resume_writing()
+            return
         sink, conn = self.sink, self.conn
         if sink is None or conn is None:
             return
@@ -205,8 +231,15 @@ class EngineWebSocketProtocol(asyncio.Protocol):
         if conn.out and conn.sink is sink and not conn.dirty:
             conn.server.mark_dirty(conn)
 
+    def eof_received(self) -> bool | None:
+        if self._fallback is not None:
+            return self._fallback.eof_received()
+        return None
+
     def data_received(self, data: bytes) -> None:
-        if self.parser is not None:
+        if self._fallback is not None:
+            self._fallback.data_received(data)
+        elif self.parser is not None:
             self._frames(data)
         else:
             self._handshake(data)
@@ -261,7 +294,9 @@ class EngineWebSocketProtocol(asyncio.Protocol):
         fallback = fallback_cls(
             config=self.config, server_state=self.server_state, app_state=self.app_state
         )
-        transport.set_protocol(fallback)
+        # uvicorn sets this object as the transport's protocol once we return, so
+        # from here on it forwards every callback to the protocol that serves.
+        self._fallback = fallback
         fallback.connection_made(transport)
         fallback.data_received(data)
 
