@@ -20,6 +20,7 @@ from switchboard.transport import engineio as eio
 from switchboard.transport.connection import AsgiWebSocketSink, Connection, Handshake, PollingSink
 from switchboard.transport.fastws import KEPT_HEADERS, check_engine_query, eio_error_body
 from switchboard.transport.server import PARSE_ERROR, TRANSPORT_CLOSE, TRANSPORT_ERROR, Server
+from switchboard.transport.websocket import CLOSE_TOO_BIG
 
 log = logging.getLogger("switchboard.transport")
 
@@ -120,13 +121,15 @@ class EngineAsgi:
             await self._error(scope, send, 400, "Session ID unknown")
             return
         if method == "GET":
-            await self._poll(scope, send, conn_or_none, conn_or_none.sink)
+            await self._poll(scope, receive, send, conn_or_none, conn_or_none.sink)
         elif method == "POST":
             await self._post(scope, receive, send, conn_or_none)
         else:
             await self._error(scope, send, 400, "Bad request method")
 
-    async def _poll(self, scope: Scope, send: Send, conn: Connection, sink: PollingSink) -> None:
+    async def _poll(
+        self, scope: Scope, receive: Receive, send: Send, conn: Connection, sink: PollingSink
+    ) -> None:
         if sink.waiter is not None:
             # Two GETs at once: the client is broken; the first gets CLOSE.
             self.server.close(conn, TRANSPORT_ERROR)
@@ -136,12 +139,22 @@ class EngineAsgi:
             packets: list[eio.Outgoing] = conn.out[:]
             conn.out.clear()
         else:
+            await receive()  # the GET's (empty) body; the next message is a disconnect
             waiter = sink.waiter = asyncio.get_running_loop().create_future()
+            gone = asyncio.ensure_future(receive())
             try:
-                packets = await waiter
+                await asyncio.wait((waiter, gone), return_when=asyncio.FIRST_COMPLETED)
             finally:
                 if sink.waiter is waiter:
                     sink.waiter = None
+                gone.cancel()
+            if not waiter.done():
+                waiter.cancel()
+                return  # the client gave up this GET: its output waits for the next one
+            packets = waiter.result()
+            if gone.done() and not gone.cancelled():
+                conn.out[:0] = packets  # nobody to answer: keep it for the next GET
+                return
         await self._respond(scope, send, 200, eio.polling_body(packets).encode("utf-8"))
 
     async def _post(self, scope: Scope, receive: Receive, send: Send, conn: Connection) -> None:
@@ -189,12 +202,18 @@ class EngineAsgi:
                 message: Message = await receive()
                 if message["type"] == "websocket.disconnect":
                     break
-                text = message.get("text")
-                if text is not None:
-                    kind, data = eio.decode_text(text)
+                data_in = message.get("text")
+                if data_in is None:
+                    data_in = message.get("bytes")
+                if data_in is not None and len(data_in) > server.options.max_payload:
+                    log.info("closing websocket of session %s: message too big", conn.sid)
+                    server.close(conn, PARSE_ERROR, packet=False, code=CLOSE_TOO_BIG)
+                    break
+                if isinstance(data_in, str):
+                    kind, data = eio.decode_text(data_in)
                     conn.receive(kind, data, via=sink)
-                elif message.get("bytes") is not None:
-                    conn.receive(eio.MESSAGE, message["bytes"], via=sink)
+                elif data_in is not None:
+                    conn.receive(eio.MESSAGE, data_in, via=sink)
         except eio.EngineProtocolError as exc:
             log.info("closing websocket of session %s: %s", conn.sid, exc)
             server.close(conn, PARSE_ERROR, packet=False)

@@ -353,8 +353,12 @@ class EngineWebSocketProtocol(asyncio.Protocol):
         assert conn is not None
         assert sink is not None
         assert transport is not None
+        violation: WsProtocolError | None = None
         try:
             events = parser.feed(data)
+        except WsProtocolError as exc:
+            events, violation = exc.events, exc
+        try:
             for event in events:
                 if type(event) is WsMessage:
                     if event.text:
@@ -367,10 +371,11 @@ class EngineWebSocketProtocol(asyncio.Protocol):
                 elif type(event) is WsClose:
                     self._closed_by_client(event)
                     return
-        except WsProtocolError as exc:
-            self._fail(exc.code, exc.reason)
         except eio.EngineProtocolError as exc:
             self._fail(CLOSE_PROTOCOL_ERROR, str(exc))
+            return
+        if violation is not None:
+            self._fail(violation.code, violation.reason)
 
     def _closed_by_client(self, event: WsClose) -> None:
         conn, sink, transport = self.conn, self.sink, self.transport

@@ -108,9 +108,13 @@ def _loads(body: str) -> Any:
     # ("\\ud800"), integers past 64 bits. The standard parser takes them, so the
     # application can refuse them with an error ack instead of a dropped connection.
     try:
-        return json.loads(body)
+        return json.loads(body, parse_constant=_not_json)
     except (ValueError, RecursionError):
         raise SocketProtocolError("invalid JSON payload") from None
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def _check_payload(packet: SioPacket, *, has_payload: bool) -> None:

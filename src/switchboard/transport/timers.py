@@ -61,11 +61,16 @@ class Timers(Generic[T]):
         self._handle = None
         self._armed_at = float("inf")
         now = self.now()
+        due: list[tuple[float, int, DeadlineQueue[T], T, int]] = []
         for q in self._queues:
             entries = q.entries
             while entries and entries[0][0] <= now:
-                _when, item, generation = entries.popleft()
-                q.fire(item, generation)
+                when, item, generation = entries.popleft()
+                due.append((when, len(due), q, item, generation))
+        # Across queues in deadline order too (a late run can find several due).
+        due.sort(key=lambda entry: (entry[0], entry[1]))
+        for _when, _n, q, item, generation in due:
+            q.fire(item, generation)
         heads = [q.entries[0][0] for q in self._queues if q.entries]
         if heads:
             self._arm(min(heads))

@@ -40,6 +40,9 @@ class WsProtocolError(Exception):
         super().__init__(reason)
         self.code = code
         self.reason = reason
+        # What the same read held before the violation: delivered all the same, so
+        # that what the application sees does not depend on how TCP split the bytes.
+        self.events: list[WsEvent] = []
 
 
 @dataclass(slots=True)
@@ -137,10 +140,20 @@ class FrameParser:
         self._closed = False
 
     def feed(self, data: bytes) -> list[WsEvent]:
-        if self._closed:
-            return []
-        buf = self._buf + data if self._buf else data
+        """Events in `data` (with what came before); WsProtocolError carries the good ones."""
         events: list[WsEvent] = []
+        try:
+            self._feed(data, events)
+        except WsProtocolError as exc:
+            self._closed = True
+            exc.events = events
+            raise
+        return events
+
+    def _feed(self, data: bytes, events: list[WsEvent]) -> None:
+        if self._closed:
+            return
+        buf = self._buf + data if self._buf else data
         pos = 0
         end = len(buf)
         while end - pos >= 2:
@@ -183,7 +196,6 @@ class FrameParser:
                     self._closed = True
                     break
         self._buf = buf[pos:]
-        return events
 
     def _frame(self, fin: bool, opcode: int, payload: bytes) -> WsEvent | None:
         if opcode in (OP_TEXT, OP_BINARY):
