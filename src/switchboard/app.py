@@ -1,7 +1,7 @@
 """`create_app(settings)`: the HTTP API and the Socket.IO server on one ASGI app.
 
-    SocketIOMount ── /socket.io/* ──> origin check ──> RealtimeServer (python-socketio)
-                 └── everything else ──> FastAPI (API routes, /healthz, /metrics, the web page)
+    BodyLimit ─> SocketIOMount ── /socket.io/* ──> origin check ──> RealtimeServer
+                              └── everything else ──> FastAPI (API, /healthz, /metrics, page)
 
 Each call builds a fresh, independent app: nothing is module-level, so tests
 can run two in one process.
@@ -20,6 +20,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import Receive, Scope, Send
 
 from switchboard.api import system
+from switchboard.api.body_limit import BodyLimitMiddleware
 from switchboard.api.errors import install_error_handlers
 from switchboard.api.origin import OriginPolicy, SocketIOMount
 from switchboard.api.web_page import install_web_page
@@ -67,10 +68,17 @@ class SwitchboardApp:
         self.ctx = ctx
         self.http = http
         self.rt = rt
-        self._mount = SocketIOMount(http, rt.sio.handle_request, policy)
+        settings = ctx.settings
+        # In front of both sides: the API and Engine.IO's polling POSTs (whose
+        # payload limit is the Engine.IO one, if lower) are refused with 413 alike.
+        self._app = BodyLimitMiddleware(
+            SocketIOMount(http, rt.sio.handle_request, policy),
+            settings.max_body_bytes,
+            prefix_limits={"/socket.io": settings.max_http_buffer_size},
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self._mount(scope, receive, send)
+        await self._app(scope, receive, send)
 
     async def drain(self) -> None:
         """Begin a graceful stop: tell every client to reconnect (elsewhere)."""

@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     rate_limit: float = Field(default=20, ge=0)
     max_message_chars: int = Field(default=4000, gt=0)
     max_queue: int = Field(default=1000, gt=0)
+    max_body_bytes: int = Field(default=1_048_576, gt=0)
 
     # Beyond the SPEC's table: operational knobs with production-sane defaults.
     data_dir: Path = Path("./data")
