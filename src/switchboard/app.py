@@ -25,6 +25,7 @@ from switchboard.api.errors import install_error_handlers
 from switchboard.api.origin import OriginPolicy, SocketIOMount
 from switchboard.api.web_page import install_web_page
 from switchboard.auth import routes as auth_routes
+from switchboard.auth.revocation import RevocationService
 from switchboard.auth.tokens import TokenService
 from switchboard.auth.users import UserService
 from switchboard.chat import routes as chat_routes
@@ -88,7 +89,13 @@ class SwitchboardApp:
 def create_app(settings: Settings | None = None) -> SwitchboardApp:
     settings = settings or load_settings()
     db = Database(settings)
-    tokens = TokenService(settings.resolved_jwt_secret(), settings.token_ttl_seconds)
+    revocations = RevocationService(db, settings.redis_url, settings.auth_sync_seconds)
+    tokens = TokenService(
+        settings.resolved_jwt_secret(),
+        settings.token_ttl_seconds,
+        session_max_seconds=settings.session_max_seconds,
+        revocations=revocations,
+    )
     metrics = Metrics()
     realtime = Realtime()
     users = UserService(db)
@@ -124,6 +131,7 @@ def create_app(settings: Settings | None = None) -> SwitchboardApp:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await upgrade_database(db)
+        await revocations.start()
         realtime.bind(rt)
         await ops.start()
         scheduler.start(rt.spawn)
@@ -137,6 +145,7 @@ def create_app(settings: Settings | None = None) -> SwitchboardApp:
             realtime.unbind()
             await _bounded(rt.close(), "realtime server")
             await _bounded(ops.stop(), "cluster operations")
+            await _bounded(revocations.stop(), "token revocations")
             await _bounded(db.dispose(), "database pool")
 
     http = FastAPI(title="Switchboard", version="0.1.0", lifespan=lifespan)

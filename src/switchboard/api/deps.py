@@ -29,9 +29,9 @@ def request_token(request: Request) -> str | None:
     return cookie_token(request.headers.get("cookie"))
 
 
-def get_claims(request: Request, ctx: Ctx) -> TokenClaims:
+async def get_claims(request: Request, ctx: Ctx) -> TokenClaims:
     try:
-        return ctx.tokens.verify(request_token(request))
+        return await ctx.tokens.authenticate(request_token(request))
     except AuthError as exc:
         raise HTTPException(
             status_code=401, detail=exc.code, headers={"WWW-Authenticate": "Bearer"}
