@@ -70,9 +70,10 @@ MAX_MISSING = 10_000
 RevocationListener = Callable[[UserId, str | None], Awaitable[None]]
 
 
-# What the directory says of a token's user: known, unknown (refuse), or
-# unknown but young enough to be looked up first.
-UserState = Literal["ok", "missing", "unconfirmed"]
+# What the directory says of a token's user: known; looked up and not found
+# ("gone"); not in the directory ("missing"); or not in it but in a session
+# young enough to be accepted while a lookup runs ("unconfirmed").
+UserState = Literal["ok", "gone", "missing", "unconfirmed"]
 
 
 class RevocationService:
@@ -121,7 +122,7 @@ class RevocationService:
         if self.knows_user(user_id):
             return "ok"
         if user_id in self._missing:
-            return "missing"
+            return "gone"
         if session_start is not None and session_start >= time.time() - FRESH_SESSION_SECONDS:
             self.lookup_user(user_id)
             return "unconfirmed"

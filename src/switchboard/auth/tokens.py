@@ -104,7 +104,10 @@ class TokenService:
         if revocations is not None:
             if revocations.is_revoked(claims.user_id, claims.jti, claims.session_start):
                 raise InvalidTokenError()
-            if revocations.user_state(claims.user_id, claims.session_start) == "missing":
+            state = revocations.user_state(claims.user_id, claims.session_start)
+            if state == "gone":
+                raise InvalidTokenError()
+            if state == "missing":
                 raise UnknownUserError(claims.user_id)
         return claims
 
