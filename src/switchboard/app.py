@@ -33,6 +33,7 @@ from switchboard.chat.namespace import ChatNamespace
 from switchboard.chat.service import ChatService
 from switchboard.config import Settings, load_settings
 from switchboard.context import AppContext
+from switchboard.limits import Limits
 from switchboard.metrics import Metrics
 from switchboard.notifications import internal as notification_internal
 from switchboard.notifications import routes as notification_routes
@@ -99,7 +100,8 @@ def create_app(settings: Settings | None = None) -> SwitchboardApp:
     metrics = Metrics()
     realtime = Realtime()
     users = UserService(db)
-    chat = ChatService(db, realtime, users, settings)
+    limits = Limits(settings)
+    chat = ChatService(db, realtime, users, settings, limits)
     notifications = NotificationService(db, realtime)
     ctx = AppContext(
         settings=settings,
@@ -146,10 +148,12 @@ def create_app(settings: Settings | None = None) -> SwitchboardApp:
             await _bounded(rt.close(), "realtime server")
             await _bounded(ops.stop(), "cluster operations")
             await _bounded(revocations.stop(), "token revocations")
+            await _bounded(limits.close(), "rate limits")
             await _bounded(db.dispose(), "database pool")
 
     http = FastAPI(title="Switchboard", version="0.1.0", lifespan=lifespan)
     http.state.ctx = ctx
+    http.state.limits = limits
     install_error_handlers(http)
     ops.install(http, ctx, rt)
     if settings.cors_origins:

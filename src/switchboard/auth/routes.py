@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 
 from switchboard.api.deps import Claims, Ctx, CurrentUserId, request_token
 from switchboard.api.system import parse_user_ids
@@ -12,6 +14,7 @@ from switchboard.auth.tokens import TokenClaims
 from switchboard.auth.users import user_out
 from switchboard.context import AppContext
 from switchboard.errors import AuthError, InternalError, TokenExpiredError
+from switchboard.limits import Limits
 from switchboard.realtime.auth import COOKIE_NAME
 from switchboard.storage.models import User
 
@@ -53,18 +56,42 @@ def _revocations(ctx: AppContext) -> RevocationService:
     return revocations
 
 
+def get_limits(request: Request) -> Limits:
+    limits: Limits = request.app.state.limits
+    return limits
+
+
+AbuseLimits = Annotated[Limits, Depends(get_limits)]
+
+
+def _address(request: Request) -> str:
+    # uvicorn has already replaced it with X-Forwarded-For's from a trusted proxy.
+    return request.client.host if request.client else "unknown"
+
+
 @router.post("/auth/register", status_code=201)
-async def register(body: RegisterIn, response: Response, ctx: Ctx) -> AuthOut:
+async def register(
+    body: RegisterIn, request: Request, response: Response, ctx: Ctx, limits: AbuseLimits
+) -> AuthOut:
+    await limits.auth_attempt("register", _address(request))
+    await limits.registration(body.email)
     user = await ctx.users.register(body.email, body.password, body.name)
     await _revocations(ctx).user_created(user.id)
     return _signed_in(response, ctx, user)
 
 
 @router.post("/auth/login")
-async def login(body: LoginIn, response: Response, ctx: Ctx) -> AuthOut:
+async def login(
+    body: LoginIn, request: Request, response: Response, ctx: Ctx, limits: AbuseLimits
+) -> AuthOut:
+    await limits.auth_attempt("login", _address(request))
+    # Checked before the password: once locked, even the right one waits.
+    await limits.account_locked(body.email)
     user = await ctx.users.authenticate(body.email, body.password)
     if user is None:
+        await limits.account_failure(body.email)
         raise HTTPException(status_code=401, detail="invalid email or password")
+    await limits.account_success(body.email)
     return _signed_in(response, ctx, user)
 
 

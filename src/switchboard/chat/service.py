@@ -37,6 +37,7 @@ from switchboard.errors import (
     NotFoundError,
     TooLargeError,
 )
+from switchboard.limits import Limits
 from switchboard.realtime.facade import Realtime
 from switchboard.storage.database import Database
 from switchboard.storage.models import (
@@ -81,9 +82,16 @@ def _conversation_out(conv: Conversation, member_ids: list[int]) -> Conversation
 
 class ChatService:
     def __init__(
-        self, db: Database, realtime: Realtime, users: UserService, settings: Settings
+        self,
+        db: Database,
+        realtime: Realtime,
+        users: UserService,
+        settings: Settings,
+        limits: Limits | None = None,
     ) -> None:
         self.db = db
+        # The per-user message budget, shared by sockets and HTTP on every node.
+        self.limits = limits
         self.realtime = realtime
         self.users = users
         self.settings = settings
@@ -234,6 +242,8 @@ class ChatService:
         A repeated `client_msg_id` (same sender and conversation) returns the
         message stored the first time and emits nothing.
         """
+        if self.limits is not None:
+            await self.limits.message(sender_id)  # RateLimitedError: ack or HTTP 429
         self._check_body(body)
         lock = self._send_locks.get(conversation_id)
         if lock is None:
