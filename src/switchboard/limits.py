@@ -43,6 +43,8 @@ _PREFIX = "switchboard:limit:"
 _MAX_MEMORY_KEYS = 100_000
 # While Redis is down, say so once per this many seconds (not once per request).
 _OUTAGE_LOG_SECONDS = 60.0
+# After a Redis error, count in memory for this long before trying Redis again.
+_REDIS_PAUSE_SECONDS = 5.0
 
 # KEYS[1] bucket; ARGV: interval ms, capacity ms (limit * interval), consume (1/0).
 # Returns {allowed (1/0), ms until the next hit would be allowed}. Redis's own
@@ -134,7 +136,8 @@ class Limits:
             if settings.redis_url
             else None
         )
-        self._outage_logged = 0.0
+        self._outage_logged = -_OUTAGE_LOG_SECONDS
+        self._redis_down_until = 0.0
 
     async def close(self) -> None:
         if self._redis is not None:
@@ -143,7 +146,7 @@ class Limits:
     async def _retry_after(self, rule: Rule, key: str, consume: bool) -> float | None:
         """Seconds to wait when `key` is over `rule`, else None (and the hit is counted)."""
         full_key = f"{rule.name}:{key}"
-        if self._redis is not None:
+        if self._redis is not None and time.monotonic() >= self._redis_down_until:
             try:
                 allowed, wait_ms = await self._redis.eval(
                     _GCRA,
@@ -156,6 +159,9 @@ class Limits:
                 return None if int(allowed) else int(wait_ms) / 1000
             except RedisError as exc:
                 now = time.monotonic()
+                # A dead Redis costs the client's connect timeout and retries:
+                # pay that once per pause, not on every login and message.
+                self._redis_down_until = now + _REDIS_PAUSE_SECONDS
                 if now - self._outage_logged > _OUTAGE_LOG_SECONDS:
                     self._outage_logged = now
                     log.warning("rate limits fall back to this node's memory: redis: %s", exc)
@@ -175,7 +181,7 @@ class Limits:
     async def _reset(self, rule: Rule, key: str) -> None:
         full_key = f"{rule.name}:{key}"
         self._memory.reset(full_key)
-        if self._redis is not None:
+        if self._redis is not None and time.monotonic() >= self._redis_down_until:
             try:
                 await self._redis.delete(_PREFIX + full_key)
             except RedisError as exc:

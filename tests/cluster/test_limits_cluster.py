@@ -9,8 +9,10 @@ import pytest
 
 from tests.chat.helpers import Tab, create_conversation, http_send
 from tests.cluster.conftest import Nodes
+from tests.security.helpers import bearer
 from tests.security.test_abuse_limits import assert_rate_limited
 from tests.support.clients import register
+from tests.support.redis import RedisProcess
 
 pytestmark = pytest.mark.cluster
 
@@ -57,3 +59,29 @@ async def test_limits_are_shared_by_every_node(nodes: Nodes) -> None:
     finally:
         for tab in tabs:
             await tab.close()
+
+
+async def test_redis_outage_leaves_login_logout_and_limits_working(
+    nodes: Nodes, redis_server: RedisProcess
+) -> None:
+    (node,) = nodes(
+        1,
+        SWITCHBOARD_LOGIN_ACCOUNT_LIMIT=str(ACCOUNT_LIMIT),
+        SWITCHBOARD_LOGIN_ACCOUNT_WINDOW_SECONDS="600",
+    )
+    user = await register(node.url)
+    redis_server.stop()
+    async with httpx.AsyncClient(base_url=node.url, timeout=30) as http:
+        good = {"email": user.email, "password": user.password}
+        r = await http.post("/api/auth/login", json=good)
+        assert r.status_code == 200, r.text
+        token = r.json()["token"]
+        # Logout is stored in the database even though it cannot be published.
+        assert (await http.post("/api/auth/logout", headers=bearer(token))).status_code == 204
+        assert (await http.get("/api/auth/me", headers=bearer(token))).status_code == 401
+        # The node counts failures in its own memory meanwhile.
+        bad = {"email": user.email, "password": "wrong-password"}
+        for _ in range(ACCOUNT_LIMIT):
+            assert (await http.post("/api/auth/login", json=bad)).status_code == 401
+        assert_rate_limited(await http.post("/api/auth/login", json=good))
+    assert "rate limits fall back to this node's memory" in node.log()

@@ -8,10 +8,12 @@ import time
 from collections.abc import Iterator
 
 import httpx
+import jwt
 import pytest
 
 from tests.conftest import ServerFactory
 from tests.security.helpers import (
+    SECRET,
     all_accepted,
     all_refused,
     bearer,
@@ -213,3 +215,22 @@ async def test_a_fresh_token_from_a_registration_works_at_once(auth_server: Serv
         user = await register(auth_server.url)
         assert await socket_refusal(auth_server, user.token) is None
         assert await all_accepted(auth_server, user.token)
+
+
+async def test_logout_with_a_token_from_before_jti_ends_that_session(
+    auth_server: ServerProcess,
+) -> None:
+    # Tokens issued before this version have no jti: logout ends their session
+    # (and older ones), while sessions started later stay valid.
+    user = await register(auth_server.url)
+    now = time.time()
+    legacy = jwt.encode(
+        {"sub": str(user.id), "email": user.email, "iat": int(now) - 60, "exp": int(now) + 3600},
+        SECRET,
+        algorithm="HS256",
+    )
+    newer = await _login(auth_server, user)
+    assert await all_accepted(auth_server, legacy)
+    assert (await _post(auth_server, "/api/auth/logout", legacy)).status_code == 204
+    assert await all_refused(auth_server, legacy)
+    assert await all_accepted(auth_server, newer)

@@ -63,6 +63,8 @@ FRESH_SESSION_SECONDS = 10.0
 RESYNC_OVERLAP_SECONDS = 60.0
 # Every Nth resync reloads the whole user id list (finds deleted users).
 FULL_USER_RELOAD_EVERY = 10
+# After a failed publish, skip Redis for this long (the resync covers it).
+PUBLISH_PAUSE_SECONDS = 5.0
 # Ids looked up and not found; bounded so forged ids cannot grow memory.
 MAX_MISSING = 10_000
 
@@ -93,6 +95,7 @@ class RevocationService:
         self._last_sync = 0.0
         self._rounds = 0
         self._redis: Redis | None = None
+        self._publish_paused_until = 0.0
 
     # -- listeners -------------------------------------------------------------------
 
@@ -315,16 +318,19 @@ class RevocationService:
     # -- Redis ---------------------------------------------------------------------
 
     async def _publish(self, message: dict[str, Any]) -> None:
-        if self._redis is None:
+        if self._redis is None or time.monotonic() < self._publish_paused_until:
             return
         try:
             await self._redis.publish(CHANNEL, json.dumps(message))
         except Exception as exc:
-            # Stored already: other nodes catch up at their next resync.
+            # Stored already: other nodes catch up at their next resync. A dead
+            # Redis costs the client's timeouts and retries: not on every logout.
+            self._publish_paused_until = time.monotonic() + PUBLISH_PAUSE_SECONDS
             log.warning("could not publish a revocation (%s): %s", message.get("kind"), exc)
 
     async def _listen(self, url: str) -> None:
         client = redis_client(url, blocking=True, name="switchboard-auth-sub")
+        lost = False  # one line per outage, not one per retry
         try:
             while True:
                 pubsub = client.pubsub(ignore_subscribe_messages=True)
@@ -332,13 +338,23 @@ class RevocationService:
                     await pubsub.subscribe(CHANNEL)
                     # Whatever was published while we were not subscribed.
                     await self.sync()
+                    if lost:
+                        log.info("revocation channel back")
+                        lost = False
                     async for message in pubsub.listen():
                         if message.get("type") == "message":
                             await self._on_message(message.get("data"))
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
-                    log.warning("revocation channel lost, resubscribing: %s", exc)
+                    if not lost:
+                        log.warning(
+                            "revocation channel lost, resubscribing (resync every %.0fs "
+                            "meanwhile): %s",
+                            self.sync_seconds,
+                            exc,
+                        )
+                        lost = True
                     await asyncio.sleep(RECONNECT_DELAY)
                 finally:
                     with contextlib.suppress(Exception):
