@@ -12,6 +12,8 @@ import pytest
 from tests.cluster.conftest import Nodes, eventually
 from tests.security.helpers import all_accepted, all_refused, bearer, socket_refusal
 from tests.support.clients import register
+from tests.support.postgres import PostgresProcess
+from tests.support.server import ServerProcess
 
 pytestmark = pytest.mark.cluster
 
@@ -29,6 +31,21 @@ async def _login(url: str, email: str, password: str) -> str:
 
 async def test_revocations_take_effect_on_every_node(nodes: Nodes) -> None:
     a, b = nodes(2, SWITCHBOARD_AUTH_SYNC_SECONDS="30")
+    await _revocations_reach_the_other_node(a, b)
+
+
+async def test_revocations_on_postgres(nodes: Nodes, postgres: PostgresProcess) -> None:
+    # The same on PostgreSQL: migration 0002 and the revocation tables there.
+    a, b = nodes(2, database_url=postgres.url, SWITCHBOARD_AUTH_SYNC_SECONDS="30")
+    await _revocations_reach_the_other_node(a, b)
+    tables = postgres.psql(
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'public'", "switchboard"
+    )
+    assert "revoked_tokens" in tables
+    assert "token_cutoffs" in tables
+
+
+async def _revocations_reach_the_other_node(a: ServerProcess, b: ServerProcess) -> None:
     user = await register(a.url)
     # Registered on A, known on B at once (sockets and HTTP).
     assert await socket_refusal(b, user.token) is None
