@@ -195,15 +195,17 @@ class Limits:
             self.auth_address, f"{route}:{address}", True, "too many attempts from this address"
         )
 
-    async def account_locked(self, email: str) -> None:
-        """Refuse at once while an account is over its failure budget (even the right password)."""
-        await self._enforce(
-            self.login_account, _account(email), False, "too many failed attempts for this account"
-        )
+    async def login_attempt(self, email: str) -> None:
+        """Count a login attempt on the account; refuse while it is over its budget.
 
-    async def account_failure(self, email: str) -> None:
-        if self.login_account.enabled:
-            await self._retry_after(self.login_account, _account(email), True)
+        Counted before the password is checked, so that concurrent guesses
+        cannot all slip past one check, and so that once locked even the right
+        password waits. A successful login clears the count (`account_success`):
+        only failures accumulate.
+        """
+        await self._enforce(
+            self.login_account, _account(email), True, "too many failed attempts for this account"
+        )
 
     async def account_success(self, email: str) -> None:
         if self.login_account.enabled:

@@ -186,3 +186,22 @@ async def test_message_budget_refills(server_factory: ServerFactory) -> None:
     assert 429 in statuses
     await asyncio.sleep(2.5 / MESSAGE_RATE)
     assert (await http_send(server.url, user, cid, "later")).status_code == 201
+
+
+async def test_concurrent_guesses_cannot_slip_past_the_account_limit(
+    server_factory: ServerFactory,
+) -> None:
+    server = server_factory(
+        {
+            "SWITCHBOARD_LOGIN_ACCOUNT_LIMIT": str(ACCOUNT_LIMIT),
+            "SWITCHBOARD_LOGIN_ACCOUNT_WINDOW_SECONDS": WINDOW,
+        }
+    )
+    user = await register(server.url)
+    async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
+        answers = await asyncio.gather(
+            *(_login(http, user.email, f"guess-{i}", f"10.5.0.{i}") for i in range(40))
+        )
+    codes = sorted(r.status_code for r in answers)
+    assert codes.count(401) == ACCOUNT_LIMIT, codes
+    assert codes.count(429) == 40 - ACCOUNT_LIMIT

@@ -85,11 +85,9 @@ async def login(
     body: LoginIn, request: Request, response: Response, ctx: Ctx, limits: AbuseLimits
 ) -> AuthOut:
     await limits.auth_attempt("login", _address(request))
-    # Checked before the password: once locked, even the right one waits.
-    await limits.account_locked(body.email)
+    await limits.login_attempt(body.email)
     user = await ctx.users.authenticate(body.email, body.password)
     if user is None:
-        await limits.account_failure(body.email)
         raise HTTPException(status_code=401, detail="invalid email or password")
     await limits.account_success(body.email)
     return _signed_in(response, ctx, user)
