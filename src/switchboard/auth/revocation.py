@@ -137,8 +137,14 @@ class RevocationService:
         if task is None:
             task = asyncio.get_running_loop().create_task(self._lookup(user_id))
             self._lookups[user_id] = task
-            task.add_done_callback(lambda _t: self._lookups.pop(user_id, None))
+            task.add_done_callback(lambda t: self._lookup_done(user_id, t))
         return task
+
+    def _lookup_done(self, user_id: UserId, task: asyncio.Task[bool]) -> None:
+        self._lookups.pop(user_id, None)
+        if not task.cancelled() and task.exception() is not None:
+            # The socket path does not wait for the lookup: its failure ends here.
+            log.warning("user lookup failed for %s: %s", user_id, task.exception())
 
     async def _lookup(self, user_id: UserId) -> bool:
         async with self.db.session() as session:
@@ -181,14 +187,24 @@ class RevocationService:
     async def revoke_all(self, user_id: UserId, valid_after: float | None = None) -> None:
         """End every session of `user_id` that started at or before `valid_after` (now)."""
         at = time.time() if valid_after is None else valid_after
-        async with self.db.session() as session:
-            row = await session.get(TokenCutoff, user_id)
-            if row is None:
-                session.add(TokenCutoff(user_id=user_id, valid_after=at, updated_at=time.time()))
-            elif row.valid_after < at:
-                row.valid_after = at
-                row.updated_at = time.time()
-            await session.commit()
+        for attempt in range(2):
+            async with self.db.session() as session:
+                row = await session.get(TokenCutoff, user_id)
+                if row is None:
+                    session.add(
+                        TokenCutoff(user_id=user_id, valid_after=at, updated_at=time.time())
+                    )
+                elif row.valid_after < at:
+                    row.valid_after = at
+                    row.updated_at = time.time()
+                try:
+                    await session.commit()
+                    break
+                except IntegrityError:
+                    # Another node inserted the user's first cutoff at the same
+                    # moment: the row exists now, so the second pass updates it.
+                    if attempt:
+                        raise
         await self._apply_cutoff(user_id, at)
         await self._publish({"kind": "cutoff", "user_id": user_id, "at": at})
 
