@@ -205,3 +205,18 @@ def test_engineio_limit_applies_below_the_http_limit(tmp_path: Path) -> None:
             headers={"Content-Type": "application/json"},
         )
         assert ok.status_code != 413
+
+
+def test_an_upload_to_a_route_that_reads_no_body_is_not_drained(limited: ServerProcess) -> None:
+    # /api/auth/refresh answers 401 without reading: the server must close the
+    # connection rather than read and discard 300 MB.
+    status, headers, _, sent = _upload(
+        limited,
+        "/api/auth/refresh",
+        "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n",
+        chunked=True,
+        total=HUGE,
+    )
+    assert status == 401
+    assert headers.get("connection") == "close"
+    assert sent < HUGE

@@ -10,7 +10,9 @@ so neither side ever holds more than the limit of one request in memory:
   is dropped.
 
 The 413 carries `Connection: close` so that the server stops reading the rest
-of the upload instead of draining it into the next keep-alive request.
+of the upload instead of draining it into the next keep-alive request; so
+does any answer given before the app read the whole body (a 401 or 404 to a
+huge upload).
 """
 
 from __future__ import annotations
@@ -32,6 +34,14 @@ def _content_length(scope: Scope) -> int | None:
             except ValueError:
                 return None  # the server refuses a malformed length itself
     return None
+
+
+def _has_body(scope: Scope) -> bool:
+    """A body without a length: `Transfer-Encoding: chunked`."""
+    return any(
+        name.lower() == b"transfer-encoding" and b"chunked" in value.lower()
+        for name, value in scope.get("headers") or []
+    )
 
 
 class BodyLimitMiddleware:
@@ -64,13 +74,17 @@ class BodyLimitMiddleware:
         received = 0
         refused = False
         response_started = False
+        # Until the app has read the whole body, answering leaves the rest of
+        # the upload on the connection: the server would read and discard it all.
+        body_pending = declared != 0 and (declared is not None or _has_body(scope))
 
         async def limited_receive() -> Message:
-            nonlocal received, refused
+            nonlocal received, refused, body_pending
             if refused:
                 return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
+                body_pending = bool(message.get("more_body", False))
                 received += len(message.get("body", b""))
                 if received > limit:
                     refused = True
@@ -86,6 +100,13 @@ class BodyLimitMiddleware:
                 return  # our 413 is the answer; the app's own reply comes too late
             if message["type"] == "http.response.start":
                 response_started = True
+                if body_pending:
+                    # Answered without reading the body (a 401, a 404): close
+                    # instead of draining an upload nobody wants.
+                    headers = [
+                        (k, v) for k, v in message.get("headers", []) if k.lower() != b"connection"
+                    ]
+                    message = {**message, "headers": [*headers, (b"connection", b"close")]}
             await send(message)
 
         await self.app(scope, limited_receive, guarded_send)
