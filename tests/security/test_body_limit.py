@@ -116,8 +116,9 @@ def test_chunked_body_over_the_limit_is_cut_off_and_rss_stays_flat(
     assert json.loads(body)["code"] == "too_large"
     assert sent < HUGE, "the server read the whole 300 MB upload instead of stopping"
     assert after - before < RSS_GROWTH_BOUND, (before, after)
-    # The server is still fine afterwards.
+    # The server is still fine afterwards, and logged no traceback.
     assert httpx.get(limited.url + "/healthz").status_code == 200
+    assert "Traceback" not in limited.log()
 
 
 @pytest.mark.parametrize(
@@ -179,6 +180,8 @@ def test_polling_post_over_the_engineio_limit_is_413_at_once(
             ).encode()
         )
         assert _read_response(sock)[0] == 413
+    # Refused cleanly: Engine.IO never sees a half-read request (no traceback).
+    assert "Traceback" not in limited.log()
 
 
 def test_engineio_limit_applies_below_the_http_limit(tmp_path: Path) -> None:

@@ -109,7 +109,13 @@ class BodyLimitMiddleware:
                     message = {**message, "headers": [*headers, (b"connection", b"close")]}
             await send(message)
 
-        await self.app(scope, limited_receive, guarded_send)
+        try:
+            await self.app(scope, limited_receive, guarded_send)
+        except Exception:
+            if not refused:
+                raise
+            # The app tripped over the body it was denied (Engine.IO's request
+            # translation does, on a disconnect): the client has its 413 already.
 
     @staticmethod
     def _log(scope: Scope, limit: int, what: str) -> None:
