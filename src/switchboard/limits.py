@@ -29,6 +29,7 @@ from redis.exceptions import RedisError
 
 from switchboard.config import Settings
 from switchboard.errors import RateLimitedError
+from switchboard.metrics import Metrics
 from switchboard.realtime.redis_conn import redis_client
 from switchboard.types import UserId
 
@@ -117,7 +118,8 @@ class MemoryBuckets:
 class Limits:
     """The abuse limits of one app; `check`/`hit` raise RateLimitedError with `retry_after`."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, metrics: Metrics | None = None) -> None:
+        self.metrics = metrics
         self.login_account = Rule(
             "login-account", settings.login_account_limit, settings.login_account_window_seconds
         )
@@ -172,6 +174,8 @@ class Limits:
             return
         wait = await self._retry_after(rule, key, consume)
         if wait is not None:
+            if self.metrics is not None:
+                self.metrics.limit_refused(rule.name)
             log.info(
                 "rate limited",
                 extra={"limit": rule.name, "key": _redact(key), "retry_after": round(wait, 1)},

@@ -59,6 +59,8 @@ async def test_failed_logins_lock_the_account_even_for_the_right_password(
         assert_rate_limited(await _login(http, victim.email, victim.password, "10.1.1.2"))
         # Other accounts are not affected.
         assert (await _login(http, bystander.email, bystander.password)).status_code == 200
+        metrics = (await http.get("/metrics")).text
+    assert 'switchboard_limit_refusals_total{limit="login-account"} 2.0' in metrics
 
 
 async def test_a_successful_login_clears_the_failures(server_factory: ServerFactory) -> None:
