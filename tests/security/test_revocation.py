@@ -234,3 +234,31 @@ async def test_logout_with_a_token_from_before_jti_ends_that_session(
     assert (await _post(auth_server, "/api/auth/logout", legacy)).status_code == 204
     assert await all_refused(auth_server, legacy)
     assert await all_accepted(auth_server, newer)
+
+
+async def test_browser_tabs_survive_a_refresh_in_another_tab(auth_server: ServerProcess) -> None:
+    # Two tabs share the cookie; each sends the token it last saw as a bearer.
+    user = await register(auth_server.url)
+    tab_a_token = user.token
+    jar = {"auth_token": user.token}
+    async with httpx.AsyncClient(base_url=auth_server.url) as http:
+        # Tab B refreshes: the old token is revoked, the cookie now holds the new one.
+        r = await http.post("/api/auth/refresh", cookies=jar)
+        assert r.status_code == 200
+        jar = {"auth_token": r.cookies["auth_token"]}
+        assert jar["auth_token"] == r.json()["token"]
+        http.cookies.clear()  # every request below says exactly what it carries
+        # Tab A's stale bearer alone is refused...
+        assert (await http.get("/api/auth/me", headers=bearer(tab_a_token))).status_code == 401
+        # ...but with the shared cookie the request goes through.
+        me = await http.get("/api/auth/me", headers=bearer(tab_a_token), cookies=jar)
+        assert me.status_code == 200
+        # A stale bearer with a cookie of another (revoked) token is still refused.
+        stale = {"auth_token": tab_a_token}
+        assert (
+            await http.get("/api/auth/me", headers=bearer(tab_a_token), cookies=stale)
+        ).status_code == 401
+        # Logging out from tab A revokes the session's current token (the cookie's).
+        out = await http.post("/api/auth/logout", headers=bearer(tab_a_token), cookies=jar)
+        assert out.status_code == 204
+        assert (await http.get("/api/auth/me", cookies=jar)).status_code == 401

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 
-from switchboard.api.deps import Claims, Ctx, CurrentUserId, request_token
+from switchboard.api.deps import Claims, Ctx, CurrentUserId, authenticate_request
 from switchboard.api.system import parse_user_ids
 from switchboard.auth.revocation import RevocationService
 from switchboard.auth.schemas import AuthOut, LoginIn, MeOut, RegisterIn, UsersOut
@@ -120,7 +120,7 @@ async def _revoke(ctx: AppContext, claims: TokenClaims) -> bool:
 async def logout(request: Request, ctx: Ctx) -> Response:
     """Clear the cookie and revoke the token the call came with (if it is still valid)."""
     try:
-        claims = await ctx.tokens.authenticate(request_token(request))
+        claims = await authenticate_request(request, ctx)
     except AuthError:
         return _cleared(ctx)  # nothing left to revoke; logging out is still fine
     await _revoke(ctx, claims)
