@@ -83,6 +83,9 @@ class RunningServer:
                 "SWITCHBOARD_JWT_SECRET": JWT_SECRET,
                 "SWITCHBOARD_API_KEY": API_KEY,
                 "SWITCHBOARD_RATE_LIMIT": "0",
+                # The generator registers every user from one address and sends at full speed.
+                "SWITCHBOARD_AUTH_ADDRESS_LIMIT": "0",
+                "SWITCHBOARD_USER_MESSAGE_RATE": "0",
                 "SWITCHBOARD_DATABASE_URL": f"{self.kind.db_scheme}:///{self.data_dir / DB_NAME}",
                 "SWITCHBOARD_DATA_DIR": str(self.data_dir / "data"),
                 # The peers log no access lines; ours would log one line per HTTP request.

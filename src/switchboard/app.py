@@ -1,7 +1,7 @@
 """`create_app(settings)`: the HTTP API and the Socket.IO server on one ASGI app.
 
-    SocketIOMount ── /socket.io/* ──> origin check ──> transport (EngineAsgi: polling, WebSocket)
-                 └── everything else ──> FastAPI (API routes, /healthz, /metrics, the web page)
+    BodyLimit ─> SocketIOMount ── /socket.io/* ──> origin check ──> transport (EngineAsgi)
+                              └── everything else ──> FastAPI (API, /healthz, /metrics, page)
 
     uvicorn ── WebSocket upgrade of /socket.io/ ──> origin check ──> transport (fast path)
 
@@ -22,10 +22,12 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import Receive, Scope, Send
 
 from switchboard.api import system
+from switchboard.api.body_limit import BodyLimitMiddleware
 from switchboard.api.errors import install_error_handlers
 from switchboard.api.origin import OriginPolicy, SocketIOMount
 from switchboard.api.web_page import install_web_page
 from switchboard.auth import routes as auth_routes
+from switchboard.auth.revocation import RevocationService
 from switchboard.auth.tokens import TokenService
 from switchboard.auth.users import UserService
 from switchboard.chat import routes as chat_routes
@@ -33,6 +35,7 @@ from switchboard.chat.namespace import ChatNamespace
 from switchboard.chat.service import ChatService
 from switchboard.config import Settings, load_settings
 from switchboard.context import AppContext
+from switchboard.limits import Limits
 from switchboard.metrics import Metrics
 from switchboard.notifications import internal as notification_internal
 from switchboard.notifications import routes as notification_routes
@@ -70,13 +73,20 @@ class SwitchboardApp:
         self.ctx = ctx
         self.http = http
         self.rt = rt
+        settings = ctx.settings
         engine = EngineAsgi(rt.io, cors_allowed=policy.allows_cross_origin)
-        self._mount = SocketIOMount(http, engine, policy)
+        # In front of both sides: the API and Engine.IO's polling POSTs (whose
+        # payload limit is the Engine.IO one, if lower) are refused with 413 alike.
+        self._app = BodyLimitMiddleware(
+            SocketIOMount(http, engine, policy),
+            settings.max_body_bytes,
+            prefix_limits={"/socket.io": settings.max_http_buffer_size},
+        )
         # The fast WebSocket path (`fast_websocket_protocol`) finds the transport here.
         self.realtime_endpoint = Endpoint(rt.io, "/socket.io/", check=policy.check_upgrade)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self._mount(scope, receive, send)
+        await self._app(scope, receive, send)
 
     async def drain(self) -> None:
         """Begin a graceful stop: tell every client to reconnect (elsewhere)."""
@@ -86,11 +96,18 @@ class SwitchboardApp:
 def create_app(settings: Settings | None = None) -> SwitchboardApp:
     settings = settings or load_settings()
     db = Database(settings)
-    tokens = TokenService(settings.resolved_jwt_secret(), settings.token_ttl_seconds)
+    revocations = RevocationService(db, settings.redis_url, settings.auth_sync_seconds)
+    tokens = TokenService(
+        settings.resolved_jwt_secret(),
+        settings.token_ttl_seconds,
+        session_max_seconds=settings.session_max_seconds,
+        revocations=revocations,
+    )
     metrics = Metrics()
     realtime = Realtime()
     users = UserService(db)
-    chat = ChatService(db, realtime, users, settings)
+    limits = Limits(settings, metrics)
+    chat = ChatService(db, realtime, users, settings, limits)
     notifications = NotificationService(db, realtime)
     ctx = AppContext(
         settings=settings,
@@ -116,6 +133,7 @@ def create_app(settings: Settings | None = None) -> SwitchboardApp:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await upgrade_database(db)
+        await revocations.start()
         realtime.bind(rt)
         await ops.start()
         await rt.start()
@@ -130,10 +148,13 @@ def create_app(settings: Settings | None = None) -> SwitchboardApp:
             realtime.unbind()
             await _bounded(rt.close(), "realtime server")
             await _bounded(ops.stop(), "cluster operations")
+            await _bounded(revocations.stop(), "token revocations")
+            await _bounded(limits.close(), "rate limits")
             await _bounded(db.dispose(), "database pool")
 
     http = FastAPI(title="Switchboard", version="0.1.0", lifespan=lifespan)
     http.state.ctx = ctx
+    http.state.limits = limits
     install_error_handlers(http)
     ops.install(http, ctx, rt)
     if settings.cors_origins:

@@ -36,6 +36,18 @@ class Settings(BaseSettings):
     rate_limit: float = Field(default=20, ge=0)
     max_message_chars: int = Field(default=4000, gt=0)
     max_queue: int = Field(default=1000, gt=0)
+    max_body_bytes: int = Field(default=1_048_576, gt=0)
+    # Absolute session lifetime: refreshes never carry a session past this.
+    session_max_seconds: int = Field(default=30 * 86400, gt=0)
+    # How often each node re-reads revocations and users from the database
+    # (a safety net: with Redis, changes reach every node at once).
+    auth_sync_seconds: float = Field(default=30.0, gt=0)
+    # Abuse limits (see switchboard.limits); 0 turns one off.
+    login_account_limit: int = Field(default=10, ge=0)
+    login_account_window_seconds: float = Field(default=300.0, gt=0)
+    auth_address_limit: int = Field(default=30, ge=0)
+    auth_address_window_seconds: float = Field(default=60.0, gt=0)
+    user_message_rate: float = Field(default=10.0, ge=0)
 
     # Beyond the SPEC's table: operational knobs with production-sane defaults.
     data_dir: Path = Path("./data")

@@ -105,6 +105,11 @@ class RateLimitedError(AppError):
     status = 429
     default_message = "rate limited: slow down"
 
+    def __init__(self, message: str | None = None, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        # Seconds until a retry may pass (HTTP sends it as `Retry-After`).
+        self.retry_after = retry_after
+
 
 class UnavailableError(AppError):
     code = "unavailable"

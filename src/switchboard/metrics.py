@@ -48,6 +48,12 @@ class Metrics:
             ["namespace"],
             registry=r,
         )
+        self.limit_refusals = Counter(
+            "switchboard_limit_refusals_total",
+            "Requests refused by an abuse limit (login, register, per-user messages)",
+            ["limit"],
+            registry=r,
+        )
         self.slow_consumers = Counter(
             "switchboard_slow_consumer_disconnects_total",
             "Sockets disconnected for falling behind",
@@ -109,6 +115,9 @@ class Metrics:
 
     def rate_limited(self, namespace: str) -> None:
         self.rate_limited_events.labels(namespace).inc()
+
+    def limit_refused(self, limit: str) -> None:
+        self.limit_refusals.labels(limit).inc()
 
     def slow_consumer(self) -> None:
         self.slow_consumers.inc()

@@ -58,6 +58,11 @@ class ServerProcess:
                 "SWITCHBOARD_JWT_SECRET": "test-secret-" + "x" * 32,
                 "SWITCHBOARD_API_KEY": "test-api-key",
                 "SWITCHBOARD_LOG_LEVEL": "INFO",
+                # Suites register hundreds of users from 127.0.0.1 and send bursts:
+                # the abuse limits are off unless a test turns one on (tests/security).
+                "SWITCHBOARD_AUTH_ADDRESS_LIMIT": "0",
+                "SWITCHBOARD_LOGIN_ACCOUNT_LIMIT": "0",
+                "SWITCHBOARD_USER_MESSAGE_RATE": "0",
                 "PYTHONPATH": str(SRC),
             }
         )

@@ -20,18 +20,40 @@ def get_ctx(request: Request) -> AppContext:
 Ctx = Annotated[AppContext, Depends(get_ctx)]
 
 
-def request_token(request: Request) -> str | None:
-    """`Authorization: Bearer` when given (an explicit choice), else the cookie."""
+def _bearer(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
-    return cookie_token(request.headers.get("cookie"))
+    return None
 
 
-def get_claims(request: Request, ctx: Ctx) -> TokenClaims:
+async def authenticate_request(request: Request, ctx: AppContext) -> TokenClaims:
+    """The claims of the request's token: `Authorization: Bearer`, else the cookie.
+
+    When both are sent and the bearer token is refused, the cookie is tried
+    too. A browser's tabs share the cookie but each keeps the token it last
+    saw: once another tab refreshed (which revokes the old token), this tab's
+    bearer token is dead while the cookie holds the session's current one.
+    The request is then authenticated by that cookie, as if it had come alone.
+    """
+    bearer = _bearer(request)
+    cookie = cookie_token(request.headers.get("cookie"))
     try:
-        return ctx.tokens.verify(request_token(request))
+        return await ctx.tokens.authenticate(bearer or cookie)
+    except AuthError:
+        if bearer is None or cookie is None or cookie == bearer:
+            raise
+        try:
+            return await ctx.tokens.authenticate(cookie)
+        except AuthError:
+            pass
+        raise
+
+
+async def get_claims(request: Request, ctx: Ctx) -> TokenClaims:
+    try:
+        return await authenticate_request(request, ctx)
     except AuthError as exc:
         raise HTTPException(
             status_code=401, detail=exc.code, headers={"WWW-Authenticate": "Bearer"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -10,7 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from switchboard.errors import AppError
+from switchboard.errors import AppError, RateLimitedError
 
 log = logging.getLogger("switchboard.http")
 
@@ -26,6 +27,11 @@ def _safe(value: object) -> object:
     if value is None or isinstance(value, bool | int | float):
         return value
     return _safe(str(value))
+
+
+def retry_after_header(seconds: float) -> str:
+    """Whole seconds, at least 1 (RFC 9110 delay-seconds)."""
+    return str(max(1, math.ceil(seconds)))
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -44,7 +50,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(AppError)
     async def _app_error(_request: Request, exc: AppError) -> JSONResponse:
-        return JSONResponse({"detail": exc.message, "code": exc.code}, status_code=exc.status)
+        headers = None
+        if isinstance(exc, RateLimitedError) and exc.retry_after is not None:
+            headers = {"Retry-After": retry_after_header(exc.retry_after)}
+        return JSONResponse(
+            {"detail": exc.message, "code": exc.code}, status_code=exc.status, headers=headers
+        )
 
     async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
         log.warning("database unavailable: %s %s: %s", request.method, request.url.path, exc)

@@ -1,14 +1,20 @@
-"""HTTP auth: register, login, logout, me, refresh, user search (SPEC "HTTP API")."""
+"""HTTP auth: register, login, logout (+ logout-all), me, refresh, user search (SPEC "HTTP API")."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Query, Response
+from typing import Annotated
 
-from switchboard.api.deps import Claims, Ctx, CurrentUserId
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+
+from switchboard.api.deps import Claims, Ctx, CurrentUserId, authenticate_request
 from switchboard.api.system import parse_user_ids
+from switchboard.auth.revocation import RevocationService
 from switchboard.auth.schemas import AuthOut, LoginIn, MeOut, RegisterIn, UsersOut
+from switchboard.auth.tokens import TokenClaims
 from switchboard.auth.users import user_out
 from switchboard.context import AppContext
+from switchboard.errors import AuthError, InternalError, TokenExpiredError
+from switchboard.limits import Limits
 from switchboard.realtime.auth import COOKIE_NAME
 from switchboard.storage.models import User
 
@@ -28,28 +34,66 @@ def _set_cookie(response: Response, ctx: AppContext, token: str) -> None:
     )
 
 
-def _signed_in(response: Response, ctx: AppContext, user: User) -> AuthOut:
-    token = ctx.tokens.issue(user.id, user.email)
+def _signed_in(
+    response: Response, ctx: AppContext, user: User, session_start: float | None = None
+) -> AuthOut:
+    try:
+        token = ctx.tokens.issue(user.id, user.email, session_start=session_start)
+    except TokenExpiredError:  # the session reached SWITCHBOARD_SESSION_MAX_SECONDS
+        raise _unauthorized("token_expired") from None
     _set_cookie(response, ctx, token)
     return AuthOut(user=user_out(user), token=token)
 
 
+def _unauthorized(code: str) -> HTTPException:
+    return HTTPException(status_code=401, detail=code, headers={"WWW-Authenticate": "Bearer"})
+
+
+def _revocations(ctx: AppContext) -> RevocationService:
+    revocations = ctx.tokens.revocations
+    if revocations is None:  # create_app always configures one
+        raise InternalError("token revocation is not configured")
+    return revocations
+
+
+def get_limits(request: Request) -> Limits:
+    limits: Limits = request.app.state.limits
+    return limits
+
+
+AbuseLimits = Annotated[Limits, Depends(get_limits)]
+
+
+def _address(request: Request) -> str:
+    # uvicorn has already replaced it with X-Forwarded-For's from a trusted proxy.
+    return request.client.host if request.client else "unknown"
+
+
 @router.post("/auth/register", status_code=201)
-async def register(body: RegisterIn, response: Response, ctx: Ctx) -> AuthOut:
+async def register(
+    body: RegisterIn, request: Request, response: Response, ctx: Ctx, limits: AbuseLimits
+) -> AuthOut:
+    await limits.auth_attempt("register", _address(request))
+    await limits.registration(body.email)
     user = await ctx.users.register(body.email, body.password, body.name)
+    await _revocations(ctx).user_created(user.id)
     return _signed_in(response, ctx, user)
 
 
 @router.post("/auth/login")
-async def login(body: LoginIn, response: Response, ctx: Ctx) -> AuthOut:
+async def login(
+    body: LoginIn, request: Request, response: Response, ctx: Ctx, limits: AbuseLimits
+) -> AuthOut:
+    await limits.auth_attempt("login", _address(request))
+    await limits.login_attempt(body.email)
     user = await ctx.users.authenticate(body.email, body.password)
     if user is None:
         raise HTTPException(status_code=401, detail="invalid email or password")
+    await limits.account_success(body.email)
     return _signed_in(response, ctx, user)
 
 
-@router.post("/auth/logout", status_code=204)
-async def logout(ctx: Ctx) -> Response:
+def _cleared(ctx: AppContext) -> Response:
     response = Response(status_code=204)
     response.delete_cookie(
         COOKIE_NAME,
@@ -61,10 +105,39 @@ async def logout(ctx: Ctx) -> Response:
     return response
 
 
+async def _revoke(ctx: AppContext, claims: TokenClaims) -> bool:
+    """Revoke the token `claims` came from; False when it already was."""
+    revocations = _revocations(ctx)
+    if claims.jti is None:
+        # A token from before jti existed cannot be named alone: end its session
+        # (and any older one of the user) instead.
+        await revocations.revoke_all(claims.user_id, claims.session_start)
+        return True
+    return await revocations.revoke_token(claims.user_id, claims.jti, claims.expires_at)
+
+
+@router.post("/auth/logout", status_code=204)
+async def logout(request: Request, ctx: Ctx) -> Response:
+    """Clear the cookie and revoke the token the call came with (if it is still valid)."""
+    try:
+        claims = await authenticate_request(request, ctx)
+    except AuthError:
+        return _cleared(ctx)  # nothing left to revoke; logging out is still fine
+    await _revoke(ctx, claims)
+    return _cleared(ctx)
+
+
+@router.post("/auth/logout-all", status_code=204)
+async def logout_all(ctx: Ctx, claims: Claims) -> Response:
+    """Extension of the SPEC: revoke every token of the caller, on every node."""
+    await _revocations(ctx).revoke_all(claims.user_id)
+    return _cleared(ctx)
+
+
 async def _current_user(ctx: AppContext, user_id: int) -> User:
     user = await ctx.users.get(user_id)
     if user is None:  # a valid token for a deleted user
-        raise HTTPException(status_code=401, detail="invalid_token")
+        raise _unauthorized("invalid_token")
     return user
 
 
@@ -75,7 +148,17 @@ async def me(ctx: Ctx, user_id: CurrentUserId) -> MeOut:
 
 @router.post("/auth/refresh")
 async def refresh(response: Response, ctx: Ctx, claims: Claims) -> AuthOut:
-    return _signed_in(response, ctx, await _current_user(ctx, claims.user_id))
+    """A new token for the same session; the presented one is revoked (rotation).
+
+    Presenting a token twice (a replayed, stolen copy) fails the second time.
+    The session keeps its start, so refreshes end at SWITCHBOARD_SESSION_MAX_SECONDS.
+    """
+    user = await _current_user(ctx, claims.user_id)
+    if not await _revoke(ctx, claims):
+        raise _unauthorized("invalid_token")
+    # A pre-jti token was revoked with its whole session: start a new one.
+    session_start = claims.session_start if claims.jti is not None else None
+    return _signed_in(response, ctx, user, session_start)
 
 
 @router.get("/users")

@@ -1,18 +1,30 @@
-"""JWT issue and verification: the one `verify_jwt` used by HTTP and sockets alike."""
+"""JWT issue and verification: the one `TokenService.verify` used by HTTP and sockets alike.
+
+Every token carries a `jti` (so one token can be revoked) and an `auth_time`,
+the start of its session: a refresh keeps it, so `SWITCHBOARD_SESSION_MAX_SECONDS`
+bounds how long a chain of refreshes may go on, and "log out everywhere" ends
+every session that started before it.
+"""
 
 from __future__ import annotations
 
+import secrets
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import jwt
 
 from switchboard.errors import InvalidTokenError, MissingTokenError, TokenExpiredError
 from switchboard.types import UserId
 
+if TYPE_CHECKING:
+    from switchboard.auth.revocation import RevocationListener, RevocationService
+
 ALGORITHM = "HS256"
 # A user id fits in a signed 64-bit column; longer digit strings are forged.
 _MAX_SUB_DIGITS = 19
+_MAX_JTI_CHARS = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,21 +32,125 @@ class TokenClaims:
     user_id: UserId
     email: str
     expires_at: float
+    jti: str | None = None
+    # When the session this token belongs to began (`auth_time`, else `iat`).
+    session_start: float | None = None
+
+
+class UnknownUserError(InvalidTokenError):
+    """The token's user is not known here (yet): refused, unless a lookup finds it."""
+
+    def __init__(self, user_id: UserId) -> None:
+        super().__init__()
+        self.user_id = user_id
 
 
 class TokenService:
-    def __init__(self, secret: str, ttl_seconds: int) -> None:
+    def __init__(
+        self,
+        secret: str,
+        ttl_seconds: int,
+        *,
+        session_max_seconds: int | None = None,
+        revocations: RevocationService | None = None,
+    ) -> None:
         self._secret = secret
         self.ttl_seconds = ttl_seconds
+        self.session_max_seconds = session_max_seconds
+        self.revocations = revocations
 
-    def issue(self, user_id: UserId, email: str, *, ttl_seconds: int | None = None) -> str:
-        now = int(time.time())
-        ttl = self.ttl_seconds if ttl_seconds is None else ttl_seconds
-        claims = {"sub": str(user_id), "email": email, "iat": now, "exp": now + ttl}
+    def issue(
+        self,
+        user_id: UserId,
+        email: str,
+        *,
+        ttl_seconds: int | None = None,
+        session_start: float | None = None,
+    ) -> str:
+        """A new token; `session_start` continues a session (refresh), else one starts now."""
+        now = time.time()
+        iat = int(now)
+        start = now if session_start is None else session_start
+        exp = iat + (self.ttl_seconds if ttl_seconds is None else ttl_seconds)
+        if self.session_max_seconds is not None:
+            exp = min(exp, int(start + self.session_max_seconds))
+            if exp <= iat:
+                raise TokenExpiredError()
+        claims = {
+            "sub": str(user_id),
+            "email": email,
+            "iat": iat,
+            "exp": exp,
+            "jti": secrets.token_urlsafe(16),
+            "auth_time": start,
+        }
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
 
     def verify(self, token: str | None) -> TokenClaims:
-        return verify_jwt(token, self._secret)
+        """Signature, claims, session lifetime, revocation and the user's existence.
+
+        No I/O: revocations and users are held in memory (see `auth.revocation`).
+        Raises MissingTokenError, TokenExpiredError or InvalidTokenError
+        (UnknownUserError when only the user is not known here).
+        """
+        claims = verify_jwt(token, self._secret)
+        if (
+            self.session_max_seconds is not None
+            and claims.session_start is not None
+            and claims.session_start + self.session_max_seconds <= time.time()
+        ):
+            raise TokenExpiredError()
+        revocations = self.revocations
+        if revocations is not None:
+            if revocations.is_revoked(claims.user_id, claims.jti, claims.session_start):
+                raise InvalidTokenError()
+            state = revocations.user_state(claims.user_id, claims.session_start)
+            if state == "gone":
+                raise InvalidTokenError()
+            if state == "missing":
+                raise UnknownUserError(claims.user_id)
+        return claims
+
+    def session_alive(self, user_id: UserId, jti: str | None, session_start: float | None) -> bool:
+        """Whether a token already verified (a live socket's) is still good: not revoked since,
+        and its user still exists."""
+        revocations = self.revocations
+        if revocations is None:
+            return True
+        return (
+            not revocations.is_revoked(user_id, jti, session_start)
+            and revocations.user_state(user_id, session_start) != "gone"
+        )
+
+    async def authenticate(self, token: str | None) -> TokenClaims:
+        """`verify`, then settle an unknown user with a database lookup (for callers that can wait).
+
+        The HTTP routes use this: a user registered a moment ago on another
+        node is found, a user that does not exist is refused for certain.
+        """
+        try:
+            claims = self.verify(token)
+        except UnknownUserError as exc:
+            if self.revocations is None or not await self.revocations.lookup_user(exc.user_id):
+                raise InvalidTokenError() from None
+            return self.verify(token)
+        revocations = self.revocations
+        if (
+            revocations is not None
+            and not revocations.knows_user(claims.user_id)
+            and not await revocations.lookup_user(claims.user_id)
+        ):
+            raise InvalidTokenError()
+        return claims
+
+    def on_revoked(self, listener: RevocationListener) -> None:
+        """Register `listener(user_id, jti | None)`, called on every node for every revocation.
+
+        `jti` None means every token of that user (log out everywhere, or the
+        user no longer exists). The realtime layer ends the matching live sockets.
+        """
+        if self.revocations is not None:
+            self.revocations.add_listener(listener)
 
 
 def verify_jwt(token: str | None, secret: str) -> TokenClaims:
@@ -65,7 +181,17 @@ def verify_jwt(token: str | None, secret: str) -> TokenClaims:
     exp = claims.get("exp")
     if not isinstance(exp, int | float):
         raise InvalidTokenError()
+    jti = claims.get("jti")
+    if jti is not None and (not isinstance(jti, str) or not jti or len(jti) > _MAX_JTI_CHARS):
+        raise InvalidTokenError()
+    start = claims.get("auth_time", claims.get("iat"))
+    if start is not None and (isinstance(start, bool) or not isinstance(start, int | float)):
+        raise InvalidTokenError()
     email = claims.get("email")
     return TokenClaims(
-        user_id=int(sub), email=email if isinstance(email, str) else "", expires_at=float(exp)
+        user_id=int(sub),
+        email=email if isinstance(email, str) else "",
+        expires_at=float(exp),
+        jti=jti,
+        session_start=float(start) if start is not None else None,
     )

@@ -36,6 +36,7 @@ from switchboard.errors import (
     NotFoundError,
     TooLargeError,
 )
+from switchboard.limits import Limits
 from switchboard.realtime.facade import Realtime
 from switchboard.storage.database import Database
 from switchboard.storage.loader import BatchLoader
@@ -81,9 +82,16 @@ def _conversation_out(conv: Conversation, member_ids: list[int]) -> Conversation
 
 class ChatService:
     def __init__(
-        self, db: Database, realtime: Realtime, users: UserService, settings: Settings
+        self,
+        db: Database,
+        realtime: Realtime,
+        users: UserService,
+        settings: Settings,
+        limits: Limits | None = None,
     ) -> None:
         self.db = db
+        # The per-user message budget, shared by sockets and HTTP on every node.
+        self.limits = limits
         self.realtime = realtime
         self.users = users
         self.settings = settings
@@ -243,6 +251,8 @@ class ChatService:
         message stored the first time and emits nothing. Concurrent sends share
         a transaction (`writer.MessageWriter`); each is answered after its commit.
         """
+        if self.limits is not None:
+            await self.limits.message(sender_id)  # RateLimitedError: ack or HTTP 429
         self._check_body(body)
         message, _created = await self.writer.write(sender_id, conversation_id, body, client_msg_id)
         return message_out(message)

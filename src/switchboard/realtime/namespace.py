@@ -157,6 +157,7 @@ class SocketNamespace:
         state = SocketState(
             claims.user_id, self.name, claims.expires_at, TokenBucket(rate) if rate > 0 else None
         )
+        state.jti, state.session_start = claims.jti, claims.session_start
         recovery = self.rt.recovery
         if recovery is None:
             sock = self.rt.io.accept(attempt, rooms=rooms)
@@ -276,6 +277,24 @@ class SocketNamespace:
         self.rt.io.emit(sock, "auth:expired", {"code": "token_expired"})
         self.rt.io.disconnect(sock)
 
+    def end_revoked(self, user_id: UserId) -> int:
+        """Tell and disconnect this user's sockets whose token was revoked; how many ended."""
+        ns = self.rt.io.namespaces.get(self.name)
+        if ns is None:
+            return 0
+        ended = 0
+        for sock in list(ns.members(user_room(user_id))):
+            state = sock.state
+            if not isinstance(state, SocketState) or state.user_id != user_id:
+                continue
+            if self.rt.tokens.session_alive(user_id, state.jti, state.session_start):
+                continue
+            log.info("token revoked on a live socket", extra={"namespace": self.name})
+            self.rt.io.emit(sock, "auth:expired", {"code": "invalid_token"})
+            self.rt.io.disconnect(sock)
+            ended += 1
+        return ended
+
     @event("auth:refresh", AuthRefreshPayload)
     async def auth_refresh(self, sock: SocketContext, payload: AuthRefreshPayload) -> AckResult:
         try:
@@ -288,6 +307,7 @@ class SocketNamespace:
         if state is None:
             raise ForbiddenError("not connected")
         state.expires_at = claims.expires_at
+        state.jti, state.session_start = claims.jti, claims.session_start
         self._schedule_expiry(sock.sid, state)
         return {"expires_at": datetime.fromtimestamp(claims.expires_at, UTC).isoformat()}
 

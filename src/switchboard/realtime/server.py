@@ -67,6 +67,8 @@ class RealtimeServer:
         self.namespaces: dict[str, SocketNamespace] = {}
         self._presence_listeners: list[PresenceListener] = []
         self._tasks: set[asyncio.Task[Any]] = set()
+        # A logout (on any node) ends the live sockets of the revoked token at once.
+        tokens.on_revoked(self._revoked)
 
     # -- wiring ----------------------------------------------------------------------
 
@@ -127,6 +129,10 @@ class RealtimeServer:
                 await listener(user_id, online)
             except Exception:
                 log.exception("presence listener failed", extra={"user_id": user_id})
+
+    async def _revoked(self, user_id: UserId, _jti: str | None) -> None:
+        for namespace in self.namespaces.values():
+            namespace.end_revoked(user_id)
 
     def _on_overflow(self, conn: Connection) -> None:
         log.warning("slow consumer disconnected", extra={"eio_sid": conn.sid})

@@ -9,7 +9,16 @@ from switchboard.types import UserId
 
 
 class SocketState:
-    __slots__ = ("bucket", "counted", "expires_at", "expiry", "namespace", "user_id")
+    __slots__ = (
+        "bucket",
+        "counted",
+        "expires_at",
+        "expiry",
+        "jti",
+        "namespace",
+        "session_start",
+        "user_id",
+    )
 
     def __init__(
         self, user_id: UserId, namespace: str, expires_at: float, bucket: TokenBucket | None
@@ -19,5 +28,8 @@ class SocketState:
         self.expires_at = expires_at
         self.bucket = bucket
         self.expiry: asyncio.TimerHandle | None = None
+        # Which token (and session) the socket runs on: a revocation ends it.
+        self.jti: str | None = None
+        self.session_start: float | None = None
         # In presence and the socket gauges (set once `on_connected` has run).
         self.counted = False

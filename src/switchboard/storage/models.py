@@ -15,6 +15,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -161,3 +162,25 @@ class Notification(Base):
             postgresql_where=text("delivered_at IS NULL"),
         ),
     )
+
+
+class RevokedToken(Base):
+    """One revoked token (logout, refresh rotation), kept until it would have expired anyway."""
+
+    __tablename__ = "revoked_tokens"
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # No foreign key: a revocation outlives the user it names.
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[float] = mapped_column(Float, index=True)
+    revoked_at: Mapped[float] = mapped_column(Float, index=True)
+
+
+class TokenCutoff(Base):
+    """ "Log out everywhere": a user's sessions that started at or before `valid_after` are dead."""
+
+    __tablename__ = "token_cutoffs"
+
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    valid_after: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float, index=True)
