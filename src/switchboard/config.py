@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     auth_address_limit: int = Field(default=30, ge=0)
     auth_address_window_seconds: float = Field(default=60.0, gt=0)
     user_message_rate: float = Field(default=10.0, ge=0)
+    # Sockets one user may hold in one namespace on one node (tabs, devices).
+    max_sockets_per_user: int = Field(default=50, ge=0)
 
     # Beyond the SPEC's table: operational knobs with production-sane defaults.
     data_dir: Path = Path("./data")

@@ -40,7 +40,7 @@ from switchboard.errors import (
 from switchboard.realtime.auth import authenticate_handshake
 from switchboard.realtime.ratelimit import TokenBucket
 from switchboard.realtime.state import SocketState
-from switchboard.transport import ConnectAttempt, Socket
+from switchboard.transport import ConnectAttempt, ConnectRefused, Socket
 from switchboard.transport.server import SESSION_ENDING_REASONS
 from switchboard.types import Sid, UserId, user_room
 
@@ -152,6 +152,7 @@ class SocketNamespace:
     async def on_connect(self, attempt: ConnectAttempt) -> None:
         await self.rt.start()
         claims = authenticate_handshake(self.rt.tokens, attempt.handshake, attempt.auth)
+        self._check_socket_cap(claims.user_id)
         rooms = await self.rooms_for(claims.user_id)
         rate = self.rt.settings.rate_limit
         state = SocketState(
@@ -172,6 +173,15 @@ class SocketNamespace:
         sock.state = state
         if sock.connected:
             self._schedule_expiry(sock.sid, state)
+
+    def _check_socket_cap(self, user_id: UserId) -> None:
+        cap = self.rt.settings.max_sockets_per_user
+        ns = self.rt.io.namespaces.get(self.name)
+        if cap and ns is not None and len(ns.members(user_room(user_id))) >= cap:
+            self.rt.metrics.rate_limited(self.name)
+            raise ConnectRefused(
+                {"message": "too many connections", "data": {"code": "rate_limited"}}
+            )
 
     async def on_connected(self, sock: Socket) -> None:
         state = sock.state
