@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     cookie_secure: bool = False
     connect_timeout_seconds: float = Field(default=10.0, gt=0)
     max_http_buffer_size: int = Field(default=1_000_000, gt=0)
+    # permessage-deflate on the WebSocket fast path (each broadcast compressed once).
+    ws_compression: bool = False
     db_pool_size: int = Field(default=10, gt=0)
     db_max_overflow: int = Field(default=20, ge=0)
     log_level: str = "INFO"

@@ -53,6 +53,7 @@ class RealtimeServer:
                 max_payload=settings.max_http_buffer_size,
                 connect_timeout=settings.connect_timeout_seconds,
                 max_queue=settings.max_queue,
+                compression=settings.ws_compression,
             )
         )
         self.io.on_overflow = self._on_overflow

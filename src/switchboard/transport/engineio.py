@@ -17,7 +17,7 @@ import base64
 import binascii
 from typing import Final
 
-from switchboard.transport.websocket import OP_BINARY, frame, text_frame
+from switchboard.transport.websocket import OP_BINARY, OP_TEXT, deflate_frame, frame, text_frame
 
 OPEN: Final = 0
 CLOSE: Final = 1
@@ -59,12 +59,13 @@ def decode_payload(body: str) -> list[Packet]:
 class Outgoing:
     """Packets the server sends, encoded once for every transport that asks."""
 
-    __slots__ = ("_polling", "_ws", "parts")
+    __slots__ = ("_polling", "_ws", "_wsz", "parts")
 
     def __init__(self, *parts: str | bytes) -> None:
         # Text parts carry their type digit ("42[...]"); bytes parts are binary messages.
         self.parts = parts
         self._ws: bytes | None = None
+        self._wsz: bytes | None = None
         self._polling: str | None = None
 
     @property
@@ -76,6 +77,19 @@ class Outgoing:
                 text_frame(p) if isinstance(p, str) else frame(OP_BINARY, p) for p in self.parts
             )
         return ws
+
+    @property
+    def ws_deflated(self) -> bytes:
+        """The same frames compressed with permessage-deflate (no context takeover)."""
+        wsz = self._wsz
+        if wsz is None:
+            wsz = self._wsz = b"".join(
+                deflate_frame(OP_TEXT, p.encode("utf-8"))
+                if isinstance(p, str)
+                else deflate_frame(OP_BINARY, p)
+                for p in self.parts
+            )
+        return wsz
 
     @property
     def polling(self) -> str:

@@ -41,6 +41,7 @@ from switchboard.transport.websocket import (
     WsProtocolError,
     close_frame,
     frame,
+    negotiate_deflate,
     upgrade_response,
     valid_key,
 )
@@ -109,6 +110,29 @@ class FastWebSocketSink(Sink):
             conn.out.clear()
         transport.write(close_frame(code))
         transport.close()
+
+
+class DeflateWebSocketSink(FastWebSocketSink):
+    """A WebSocket with permessage-deflate: `out` holds packets, compressed once each."""
+
+    raw_ws = False
+    __slots__ = ()
+
+    def flush(self, conn: Connection) -> None:
+        if self.paused:
+            return
+        out = conn.out
+        self.transport.write(b"".join(p.ws_deflated for p in out))
+        out.clear()
+
+    def send_now(self, packet: eio.Outgoing) -> None:
+        self.transport.write(packet.ws_deflated)
+
+    def end(self, conn: Connection, code: int, *, abort: bool = False) -> None:
+        if not abort and not self.paused and conn.sink is self and conn.out:
+            self.transport.write(b"".join(p.ws_deflated for p in conn.out))
+            conn.out.clear()
+        super().end(conn, code, abort=abort)
 
 
 def parse_request(data: bytes, scheme: str, remote: str | None) -> RequestHead:
@@ -320,7 +344,12 @@ class EngineWebSocketProtocol(asyncio.Protocol):
             if status is not None:
                 _http_error(transport, status, "Forbidden")
                 return
-        sink = FastWebSocketSink(transport)
+        extensions = (
+            negotiate_deflate(request.headers.get("sec-websocket-extensions"))
+            if server.options.compression
+            else None
+        )
+        sink = DeflateWebSocketSink(transport) if extensions else FastWebSocketSink(transport)
         sid = request.query.get("sid")
         conn: Connection | None = None
         if sid is not None:
@@ -336,9 +365,9 @@ class EngineWebSocketProtocol(asyncio.Protocol):
                 transport.close()
                 return
         assert key is not None
-        transport.write(upgrade_response(key))
+        transport.write(upgrade_response(key, extensions))
         self.sink = sink
-        self.parser = FrameParser(server.options.max_payload)
+        self.parser = FrameParser(server.options.max_payload, inflate=extensions is not None)
         if conn is None:
             kept = {k: request.headers[k] for k in KEPT_HEADERS if k in request.headers}
             conn = server.open(Handshake(kept, request.remote, request.query), sink)

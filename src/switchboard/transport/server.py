@@ -60,6 +60,8 @@ class ServerOptions:
     connect_timeout: float = 45.0
     max_queue: int = 1000  # packets waiting for one connection before it is cut off
     upgrades: bool = True  # offer polling clients the WebSocket upgrade
+    # permessage-deflate for clients that offer it (each broadcast compressed once)
+    compression: bool = False
 
 
 RawMessageHandler = Callable[[Connection, "str | bytes"], None]

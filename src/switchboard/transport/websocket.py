@@ -3,15 +3,20 @@
 `FrameParser.feed(bytes)` turns what a client sent into `WsMessage`, `WsPing`,
 `WsPong` and `WsClose` events, and raises `WsProtocolError` (with the close code
 to answer) on anything the RFC forbids. `frame()` builds a server frame:
-unmasked, so one frame serves every recipient of a broadcast. No extensions
-are negotiated (permessage-deflate would compress per socket and defeat that),
-so any reserved bit set by a client is a protocol error.
+unmasked, so one frame serves every recipient of a broadcast.
+
+permessage-deflate (RFC 7692) is off unless the server enables it, and then
+only without context takeover on either side: every message is compressed on
+its own, so a broadcast is still compressed once and the same frame serves
+every recipient that negotiated it. Without it, any reserved bit set by a
+client is a protocol error.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import zlib
 from dataclasses import dataclass
 
 OP_CONT = 0x0
@@ -85,13 +90,48 @@ def valid_key(key: str | None) -> bool:
         return False
 
 
-def upgrade_response(key: str) -> bytes:
+def upgrade_response(key: str, extensions: str | None = None) -> bytes:
+    ext = f"Sec-WebSocket-Extensions: {extensions}\r\n" if extensions else ""
     return (
         "HTTP/1.1 101 Switching Protocols\r\n"
         "Upgrade: websocket\r\n"
         "Connection: Upgrade\r\n"
-        f"Sec-WebSocket-Accept: {accept_key(key)}\r\n\r\n"
+        f"Sec-WebSocket-Accept: {accept_key(key)}\r\n{ext}\r\n"
     ).encode("ascii")
+
+
+DEFLATE_RESPONSE = "permessage-deflate; server_no_context_takeover; client_no_context_takeover"
+# Messages shorter than this are sent as they are (deflate would not pay).
+DEFLATE_MIN_BYTES = 128
+_DEFLATE_TAIL = b"\x00\x00\xff\xff"
+
+
+def negotiate_deflate(offer: str | None) -> str | None:
+    """Our answer to a client's `Sec-WebSocket-Extensions`, or None to go without."""
+    if not offer:
+        return None
+    for item in offer.split(","):
+        name, *params = (p.strip() for p in item.split(";"))
+        if name.lower() != "permessage-deflate":
+            continue
+        keys = {p.split("=", 1)[0].strip().lower(): p for p in params}
+        window = keys.get("server_max_window_bits")
+        if window is not None and window.split("=", 1)[-1].strip(' "') != "15":
+            continue  # we compress with the full window only
+        return DEFLATE_RESPONSE
+    return None
+
+
+def deflate_frame(opcode: int, payload: bytes) -> bytes:
+    """One final, unmasked frame, compressed on its own (RSV1 set) when that pays."""
+    if len(payload) < DEFLATE_MIN_BYTES:
+        return frame(opcode, payload)
+    compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
+    body = compressor.compress(payload) + compressor.flush(zlib.Z_SYNC_FLUSH)
+    if body.endswith(_DEFLATE_TAIL):
+        body = body[:-4]
+    whole = frame(opcode, body)
+    return bytes((whole[0] | 0x40,)) + whole[1:]
 
 
 def frame(opcode: int, payload: bytes) -> bytes:
@@ -129,10 +169,21 @@ def unmask(payload: bytes, mask: bytes) -> bytes:
 class FrameParser:
     """Client frames in, events out. Keeps at most one partial frame and one partial message."""
 
-    __slots__ = ("_buf", "_closed", "_frag", "_frag_op", "_frag_size", "max_size")
+    __slots__ = (
+        "_buf",
+        "_closed",
+        "_frag",
+        "_frag_deflated",
+        "_frag_op",
+        "_frag_size",
+        "inflate",
+        "max_size",
+    )
 
-    def __init__(self, max_size: int) -> None:
+    def __init__(self, max_size: int, *, inflate: bool = False) -> None:
         self.max_size = max_size
+        self.inflate = inflate  # permessage-deflate was negotiated
+        self._frag_deflated = False
         self._buf = b""
         self._frag: list[bytes] | None = None
         self._frag_op = 0
@@ -159,7 +210,7 @@ class FrameParser:
         while end - pos >= 2:
             b0 = buf[pos]
             b1 = buf[pos + 1]
-            if b0 & 0x70:
+            if b0 & 0x30 or (b0 & 0x40 and not (self.inflate and b0 & 0x0F in (1, 2))):
                 raise WsProtocolError(CLOSE_PROTOCOL_ERROR, "reserved bits set")
             if not b1 & 0x80:
                 raise WsProtocolError(CLOSE_PROTOCOL_ERROR, "client frame not masked")
@@ -189,7 +240,7 @@ class FrameParser:
             start = pos + head + 4
             payload = unmask(buf[start : start + length], mask)
             pos = start + length
-            event = self._frame(b0 & 0x80 != 0, opcode, payload)
+            event = self._frame(b0 & 0x80 != 0, opcode, payload, b0 & 0x40 != 0)
             if event is not None:
                 events.append(event)
                 if isinstance(event, WsClose):
@@ -197,13 +248,14 @@ class FrameParser:
                     break
         self._buf = buf[pos:]
 
-    def _frame(self, fin: bool, opcode: int, payload: bytes) -> WsEvent | None:
+    def _frame(self, fin: bool, opcode: int, payload: bytes, deflated: bool) -> WsEvent | None:
         if opcode in (OP_TEXT, OP_BINARY):
             if self._frag is not None:
                 raise WsProtocolError(CLOSE_PROTOCOL_ERROR, "new message inside a fragmented one")
             if fin:
-                return self._message(opcode, payload)
+                return self._message(opcode, self._inflate(payload) if deflated else payload)
             self._frag, self._frag_op, self._frag_size = [payload], opcode, len(payload)
+            self._frag_deflated = deflated
             return None
         if opcode == OP_CONT:
             if self._frag is None:
@@ -215,7 +267,7 @@ class FrameParser:
             whole = b"".join(self._frag)
             op = self._frag_op
             self._frag, self._frag_size = None, 0
-            return self._message(op, whole)
+            return self._message(op, self._inflate(whole) if self._frag_deflated else whole)
         if opcode == OP_PING:
             return WsPing(payload)
         if opcode == OP_PONG:
@@ -223,6 +275,17 @@ class FrameParser:
         if opcode == OP_CLOSE:
             return _close_event(payload)
         raise WsProtocolError(CLOSE_PROTOCOL_ERROR, f"unknown opcode {opcode}")
+
+    def _inflate(self, payload: bytes) -> bytes:
+        """One message compressed on its own (no context takeover), bounded by max_size."""
+        inflater = zlib.decompressobj(-15)
+        try:
+            data = inflater.decompress(payload + _DEFLATE_TAIL, self.max_size + 1)
+        except zlib.error:
+            raise WsProtocolError(CLOSE_INVALID_DATA, "bad compressed data") from None
+        if len(data) > self.max_size or inflater.unconsumed_tail:
+            raise WsProtocolError(CLOSE_TOO_BIG, "message too big")
+        return data
 
     @staticmethod
     def _message(opcode: int, payload: bytes) -> WsMessage:
