@@ -213,6 +213,25 @@ describe('connection state', () => {
     ]);
   });
 
+  it('tells when the next reconnection attempt is due and how many failed', async () => {
+    const { client } = setup();
+    const m = await loginConnected(client);
+    expect(client.getSnapshot().retry).toBeNull();
+    m.chat.transportDrop();
+    m.notifications.transportDrop();
+    const before = Date.now();
+    const delay = m.failReconnectAttempt();
+    const retry = client.getSnapshot().retry;
+    expect(retry?.failedAttempts).toBe(1);
+    expect(retry!.at).toBeGreaterThanOrEqual(before + delay);
+    expect(retry!.at).toBeLessThanOrEqual(Date.now() + delay);
+    m.failReconnectAttempt();
+    expect(client.getSnapshot().retry?.failedAttempts).toBe(2);
+    m.chat.serverConnect({ recovered: true });
+    m.notifications.serverConnect({ recovered: true });
+    expect(client.getSnapshot().retry).toBeNull();
+  });
+
   it('says connected, not recovered, when a reconnect could not recover the session', async () => {
     const { client } = setup();
     const m = await loginConnected(client);
