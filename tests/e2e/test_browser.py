@@ -180,7 +180,9 @@ async def test_two_people_chat_in_chromium(server_factory: Callable[..., ServerP
         await send(alice, missed)
         await expect(message_with(bob, missed)).to_have_count(0)
         await _reconnect(bob)
-        await expect(bob.by("connection-state")).to_have_text("recovered", timeout=TIMEOUT_MS)
+        await expect(bob.by("connection-label")).to_have_text(
+            "recovered (1 missed message delivered)", timeout=TIMEOUT_MS
+        )
         await expect(bob.by("connection-state")).to_have_attribute("data-state", "recovered")
         await expect(message_with(bob, missed)).to_have_count(1, timeout=TIMEOUT_MS)
         await expect(message_with(bob, missed)).to_have_attribute(

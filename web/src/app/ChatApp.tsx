@@ -213,14 +213,10 @@ export function ChatApp({ me }: { me: User }): ReactNode {
 
   useConnectionStateChange((next, previous) => {
     if (next === 'reconnecting') {
-      setMissed(null);
+      setMissed(0);
       reconnectedAt.current = null;
     }
-    if (next === 'recovered') {
-      // Replayed events arrive right after the reconnect; they were created before it.
-      reconnectedAt.current = Date.now();
-      setMissed(0);
-    }
+    if (next === 'recovered') reconnectedAt.current = Date.now();
     if (next === 'connected' && previous === 'reconnecting') {
       // A reconnect that could not recover missed events: reload what may have changed.
       loadConversations().catch(report);
@@ -236,9 +232,12 @@ export function ChatApp({ me }: { me: User }): ReactNode {
   useChatEvent('message:new', (message: Message) => {
     const s = stateRef.current;
     const known = s.messages[message.conversation_id]?.messages.some((m) => m.id === message.id) ?? false;
-    if (!known && reconnectedAt.current !== null && Date.parse(message.created_at) <= reconnectedAt.current) {
-      setMissed((n) => (n ?? 0) + 1);
-    }
+    // Missed while away: replayed as soon as /chat is back (possibly before /notifications,
+    // so while the state still says reconnecting), and created before the reconnect.
+    const replaying =
+      client.connectionState === 'reconnecting' ||
+      (reconnectedAt.current !== null && Date.parse(message.created_at) <= reconnectedAt.current);
+    if (!known && replaying) setMissed((n) => (n ?? 0) + 1);
     if (!s.conversations.some((c) => c.id === message.conversation_id)) {
       // Someone started a conversation with me (its room was joined server-side), or
       // one I left that this socket still hears about: only the list can tell.
