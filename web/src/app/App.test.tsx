@@ -212,7 +212,7 @@ describe('demo page', () => {
     await act(async () => {
       type($('message-input') as HTMLTextAreaElement, 'x'.repeat(51));
     });
-    expect($('char-counter')!.textContent).toBe('1 characters too long (limit 50)');
+    expect($('char-counter')!.textContent).toBe('1 character too long (limit 50)');
     expect(($('send-button') as HTMLButtonElement).disabled).toBe(true);
     await act(async () => {
       ($('send-button') as HTMLButtonElement).form!.requestSubmit();

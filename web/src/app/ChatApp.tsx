@@ -494,13 +494,14 @@ export function ChatApp({ me }: { me: User }): ReactNode {
         <h1 className="topbar__title">Switchboard</h1>
         <ConnectionBanner missed={missed} queued={queued} />
         <div className="topbar__actions">
-          <DesktopNotifications control={desktop} />
           <NotificationBell
             notifications={state.notifications}
             unread={state.notificationsUnread}
             onMarkRead={(id) => void markNotificationRead(id)}
             onMarkAllRead={() => void markAllNotificationsRead()}
-          />
+          >
+            <DesktopNotifications control={desktop} />
+          </NotificationBell>
           <span className="me" data-testid="current-user" data-user-id={me.id}>
             {me.name}
           </span>

@@ -481,7 +481,7 @@ export function ChatPane(props: Props): ReactNode {
             aria-live={tooLong ? 'assertive' : 'off'}
           >
             {tooLong
-              ? `${(length - maxChars).toLocaleString()} characters too long (limit ${maxChars.toLocaleString()})`
+              ? `${(length - maxChars).toLocaleString()} ${length - maxChars === 1 ? 'character' : 'characters'} too long (limit ${maxChars.toLocaleString()})`
               : `${length.toLocaleString()} / ${maxChars.toLocaleString()}`}
           </p>
         </div>

@@ -52,13 +52,29 @@ export function useDesktopNotifications(): DesktopControl {
   return useMemo(() => ({ permission, request, show }), [permission, request, show]);
 }
 
-/** A button while the choice is open; a short status once made. */
+/** The switch in the bell's panel: a button while the choice is open, a short status once made. */
 export function DesktopNotifications({ control }: { control: DesktopControl }): ReactNode {
-  if (control.permission === 'unsupported' || control.permission === 'granted') return null;
-  if (control.permission === 'denied') return null;
+  let status: ReactNode;
+  switch (control.permission) {
+    case 'unsupported':
+      return null;
+    case 'granted':
+      status = <span data-testid="desktop-alerts-status">On while this tab is in the background.</span>;
+      break;
+    case 'denied':
+      status = <span data-testid="desktop-alerts-status">Blocked in the browser's site settings.</span>;
+      break;
+    default:
+      status = (
+        <button type="button" data-testid="enable-desktop-notifications" onClick={() => void control.request()}>
+          Turn on
+        </button>
+      );
+  }
   return (
-    <button type="button" className="subtle" data-testid="enable-desktop-notifications" onClick={() => void control.request()}>
-      Enable desktop alerts
-    </button>
+    <p className="desktop-alerts row spread small">
+      <span>Desktop alerts</span>
+      {status}
+    </p>
   );
 }

@@ -5,6 +5,8 @@ import type { Notification } from '../lib';
 interface Props {
   notifications: Notification[];
   unread: number;
+  /** Shown at the top of the panel (the desktop-alerts switch). */
+  children?: ReactNode;
   onMarkRead: (id: string) => void;
   onMarkAllRead: () => void;
 }
@@ -14,7 +16,7 @@ function when(iso: string): string {
   return Number.isNaN(d.getTime()) ? '' : d.toLocaleString();
 }
 
-export function NotificationBell({ notifications, unread, onMarkRead, onMarkAllRead }: Props): ReactNode {
+export function NotificationBell({ notifications, unread, onMarkRead, onMarkAllRead, children }: Props): ReactNode {
   const [open, setOpen] = useState(false);
   const panelId = useId();
   return (
@@ -49,6 +51,7 @@ export function NotificationBell({ notifications, unread, onMarkRead, onMarkAllR
               Mark all read
             </button>
           </div>
+          {children}
           {notifications.length === 0 ? (
             <p className="muted">No notifications.</p>
           ) : (
