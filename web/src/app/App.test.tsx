@@ -229,7 +229,7 @@ describe('demo page', () => {
     const m = await logIn();
     await click($('conversation-item'));
     m.chat.responder = (event) =>
-      event === 'message:send' ? { ok: false, error: { code: 'too_large', message: 'message too long' } } : undefined;
+      event === 'message:send' ? { ok: false, error: { code: 'too_large', message: 'body: longer than 40 characters' } } : undefined;
     await act(async () => {
       type($('message-input') as HTMLTextAreaElement, 'x'.repeat(10));
     });
@@ -237,7 +237,7 @@ describe('demo page', () => {
       ($('send-button') as HTMLButtonElement).click();
     });
     await flush();
-    expect($('send-error')!.textContent).toContain('Not sent: longer than 50 characters');
+    expect($('send-error')!.textContent).toContain('Not sent: longer than 40 characters');
     expect($('retry-send')).toBeNull();
     expect($('edit-failed')).not.toBeNull();
     // A newer message goes after the refused one, not before it.

@@ -33,8 +33,11 @@ function errorCode(err: unknown): string {
 /** What a person reads when a message is refused. */
 function refusalText(err: unknown, maxChars: number): string {
   switch (errorCode(err)) {
-    case 'too_large':
-      return `longer than ${maxChars.toLocaleString()} characters`;
+    case 'too_large': {
+      // The server's own words carry its limit (the page's copy may be out of date).
+      const said = errorText(err).replace(/^body:\s*/, '');
+      return /longer than/.test(said) ? said : `longer than ${maxChars.toLocaleString()} characters`;
+    }
     case 'forbidden':
       return 'you are no longer a member of this conversation';
     case 'not_found':

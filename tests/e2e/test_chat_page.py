@@ -1,0 +1,383 @@
+"""The demo page as a person keeps it open all day, in real headless Chromium.
+
+Unread counts from the server on every device, refused messages in their
+place, the conversation in the URL, a quiet login screen, dates and grouping,
+the connection banner and the offline outbox. Screenshots land in
+test-artifacts/e2e/ (git-ignored), at desktop and phone width.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from playwright.async_api import expect
+
+from tests.chat.helpers import create_conversation, http_send
+from tests.support.browser import (
+    PHONE,
+    TIMEOUT_MS,
+    Person,
+    chromium,
+    conversation_item,
+    login_through_page,
+    message_with,
+    open_person,
+    send,
+)
+from tests.support.clients import Account, register
+from tests.support.server import ServerProcess
+
+pytestmark = pytest.mark.browser
+
+
+async def _server_unread(base_url: str, user: Account, cid: int) -> int:
+    async with httpx.AsyncClient(base_url=base_url, headers=user.bearer) as http:
+        r = await http.get("/api/conversations")
+    (conv,) = [c for c in r.json()["conversations"] if c["id"] == cid]
+    return int(conv["unread_count"])
+
+
+async def _bodies(person: Person) -> list[str]:
+    """Message bodies of the open conversation, top to bottom."""
+    result = await person.page.evaluate(
+        """() => [...document.querySelectorAll('[data-testid="message-body"]')]
+                 .map((el) => el.textContent)"""
+    )
+    return [str(b) for b in result]
+
+
+async def test_unread_counts_come_from_the_server_and_follow_every_device(
+    server: ServerProcess,
+) -> None:
+    alice, bob = await register(server.url, "Alice"), await register(server.url, "Bob")
+    cid = (await create_conversation(server.url, alice, [bob]))["id"]
+    for i in range(1, 4):
+        assert (await http_send(server.url, alice, cid, f"Message {i}")).status_code == 201
+    async with chromium() as browser:
+        laptop = await open_person(browser, server.url, "Bob laptop")
+        phone = await open_person(browser, server.url, "Bob phone", viewport=PHONE)
+        for device in (laptop, phone):
+            await login_through_page(device, bob.email, bob.password)
+            item = conversation_item(device, cid)
+            await expect(item).to_have_attribute("data-unread", "3", timeout=TIMEOUT_MS)
+            await expect(item.get_by_test_id("unread-count")).to_have_text("3")
+            await expect(item.get_by_test_id("conversation-preview")).to_have_text("Message 3")
+            await expect(device.page).to_have_title("(3) Switchboard")
+        await laptop.shot("unread-01-three-unread")
+        await phone.shot("phone-unread-01-three-unread")
+
+        # Reading on the laptop clears the badge on the phone too, and on the server.
+        await conversation_item(laptop, cid).click()
+        await expect(message_with(laptop, "Message 3")).to_be_visible()
+        for device in (laptop, phone):
+            await expect(conversation_item(device, cid)).to_have_attribute(
+                "data-unread", "0", timeout=TIMEOUT_MS
+            )
+            await expect(device.page).to_have_title("Switchboard")
+        assert await _server_unread(server.url, bob, cid) == 0
+
+        # Away from the conversation, a new message counts on both devices.
+        await laptop.page.go_back()
+        await expect(laptop.by("chat-pane")).to_have_count(0)
+        await http_send(server.url, alice, cid, "Are you there?")
+        for device in (laptop, phone):
+            item = conversation_item(device, cid)
+            await expect(item).to_have_attribute("data-unread", "1", timeout=TIMEOUT_MS)
+            await expect(item.get_by_test_id("unread-count")).to_have_text("1")
+        assert await _server_unread(server.url, bob, cid) == 1
+
+        # A browser that has never seen this account shows the server's count as it is.
+        fresh = await open_person(browser, server.url, "Bob new device")
+        await login_through_page(fresh, bob.email, bob.password)
+        await expect(conversation_item(fresh, cid)).to_have_attribute("data-unread", "1")
+        badges = await fresh.by("unread-count").all_inner_texts()
+        assert all(re.fullmatch(r"\d+", b) for b in badges), badges
+        await fresh.shot("unread-02-new-device")
+
+        # "Seen by" survives a reload: Alice's page asks the server for read marks.
+        alice_page = await open_person(browser, server.url, "Alice")
+        await login_through_page(alice_page, alice.email, alice.password)
+        await conversation_item(alice_page, cid).click()
+        await expect(message_with(alice_page, "Are you there?")).to_be_visible()
+        await conversation_item(fresh, cid).click()
+        receipt = alice_page.by("read-receipt")
+        await expect(receipt).to_have_text("Seen by Bob", timeout=TIMEOUT_MS)
+        await alice_page.page.reload()
+        await expect(alice_page.by("read-receipt")).to_have_text("Seen by Bob", timeout=TIMEOUT_MS)
+        await alice_page.shot("unread-03-seen-by-after-reload")
+        for person in (laptop, phone, fresh, alice_page):
+            assert person.page_errors == []
+
+
+async def test_refused_message_keeps_its_place_and_the_counter_stops_long_ones(
+    server: ServerProcess,
+) -> None:
+    alice, bob = await register(server.url, "Alice"), await register(server.url, "Bob")
+    cid = (await create_conversation(server.url, alice, [bob]))["id"]
+    await http_send(server.url, alice, cid, "Send me the report?")
+    async with chromium() as browser:
+        page = await open_person(browser, server.url, "Bob")
+        # This page believes in a higher limit than the server's (as when the setting was
+        # lowered after the page loaded): the server refuses, the page must cope.
+        await page.page.route(
+            "**/api/config",
+            lambda route: route.fulfill(
+                json={
+                    "chat": {"max_message_chars": 10000, "max_title_chars": 200, "max_members": 10}
+                }
+            ),
+        )
+        await login_through_page(page, bob.email, bob.password)
+        await conversation_item(page, cid).click()
+        await expect(message_with(page, "Send me the report?")).to_be_visible()
+        long_body = "x" * 4500
+        await page.by("message-input").fill(long_body)
+        await page.by("message-input").press("Enter")
+        failed = page.page.locator('[data-testid="message"][data-status="failed"]')
+        await expect(failed).to_have_count(1, timeout=TIMEOUT_MS)
+        await expect(failed.get_by_test_id("send-error")).to_contain_text(
+            "Not sent: longer than 4000 characters"
+        )
+        # Retrying cannot help: no Retry, but Edit and Discard.
+        await expect(failed.get_by_test_id("retry-send")).to_have_count(0)
+        await expect(failed.get_by_test_id("edit-failed")).to_be_visible()
+
+        # Newer messages, received and sent, come after the refused one.
+        await http_send(server.url, alice, cid, "Newer from Alice")
+        await expect(message_with(page, "Newer from Alice")).to_be_visible(timeout=TIMEOUT_MS)
+        await send(page, "Newer from me")
+        bodies = await _bodies(page)
+        assert (
+            bodies.index(long_body)
+            < bodies.index("Newer from Alice")
+            < bodies.index("Newer from me")
+        ), [b[:20] for b in bodies]
+        await failed.scroll_into_view_if_needed()
+        await page.shot("refused-01-in-place")
+
+        # Edit puts the text back in the box, where the real limit now applies.
+        await page.page.unroute("**/api/config")
+        await page.page.reload()
+        await conversation_item(page, cid).click()
+        await page.by("message-input").fill("y" * 4001)
+        counter = page.by("char-counter")
+        await expect(counter).to_have_text("1 character too long (limit 4,000)")
+        await expect(page.by("send-button")).to_be_disabled()
+        await page.by("message-input").press("Enter")
+        await expect(page.by("message-input")).to_have_value("y" * 4001)
+        await page.shot("refused-02-counter-over")
+        await page.by("message-input").fill("y" * 3990)
+        await expect(counter).to_have_text("3,990 / 4,000")
+        await expect(page.by("send-button")).to_be_enabled()
+        async with httpx.AsyncClient(base_url=server.url, headers=alice.bearer) as http:
+            history = (await http.get(f"/api/conversations/{cid}/messages")).json()["messages"]
+        assert [m["body"] for m in history] == [
+            "Send me the report?",
+            "Newer from Alice",
+            "Newer from me",
+        ]
+        assert page.page_errors == []
+
+
+async def test_the_open_conversation_lives_in_the_url(server: ServerProcess) -> None:
+    alice, bob, carol = [await register(server.url, n) for n in ("Alice", "Bob", "Carol")]
+    with_bob = (await create_conversation(server.url, alice, [bob]))["id"]
+    with_carol = (await create_conversation(server.url, alice, [carol]))["id"]
+    async with chromium() as browser:
+        page = await open_person(browser, server.url, "Alice")
+        await login_through_page(page, alice.email, alice.password)
+        await conversation_item(page, with_bob).click()
+        await expect(page.by("chat-title")).to_have_text("Bob")
+        assert page.page.url.endswith(f"#/c/{with_bob}")
+
+        # A reload keeps the conversation open (and the session).
+        await page.page.reload()
+        await expect(page.by("chat-title")).to_have_text("Bob", timeout=TIMEOUT_MS)
+        await page.shot("url-01-after-reload")
+
+        # Back and forward move between conversations.
+        await conversation_item(page, with_carol).click()
+        await expect(page.by("chat-title")).to_have_text("Carol")
+        await page.page.go_back()
+        await expect(page.by("chat-title")).to_have_text("Bob")
+        await page.page.go_forward()
+        await expect(page.by("chat-title")).to_have_text("Carol")
+
+        # A shared link opens the conversation; a link to someone else's falls back to the list.
+        other = await page.context.new_page()
+        await other.goto(f"/#/c/{with_bob}")
+        await expect(other.get_by_test_id("chat-title")).to_have_text("Bob", timeout=TIMEOUT_MS)
+        stranger = (await create_conversation(server.url, bob, [carol]))["id"]
+        await other.goto(f"/#/c/{stranger}")
+        await expect(other.get_by_text("Pick a conversation, or start a new one.")).to_be_visible(
+            timeout=TIMEOUT_MS
+        )
+        await expect(other.get_by_test_id("chat-pane")).to_have_count(0)
+        assert page.page_errors == []
+
+
+async def test_login_screen_is_quiet(server: ServerProcess) -> None:
+    account = await register(server.url, "Dana")
+    async with chromium() as browser:
+        for viewport, prefix in (((1100, 760), ""), (PHONE, "phone-")):
+            page = await open_person(browser, server.url, "Dana", viewport=viewport)
+            await expect(page.by("auth-form")).to_be_visible()
+            # Nothing was asked of the server, so nothing failed: no banner, no 401 in the console.
+            await expect(page.by("connection-state")).to_have_count(0)
+            assert not [r for r in page.requests if "/api/auth/me" in r], page.requests
+            assert page.console_errors == []
+            await page.shot(f"{prefix}quiet-01-login")
+            await page.by("auth-mode-register").click()
+            await page.shot(f"{prefix}quiet-02-register")
+
+        # Once logged in, a reload resumes the session without the form.
+        await login_through_page(page, account.email, account.password)
+        await page.page.reload()
+        await expect(page.by("current-user")).to_have_text("Dana", timeout=TIMEOUT_MS)
+        await expect(page.by("auth-form")).to_have_count(0)
+        # After logging out, the form again, still without a banner.
+        await page.by("logout-button").click()
+        await expect(page.by("auth-form")).to_be_visible(timeout=TIMEOUT_MS)
+        await expect(page.by("connection-state")).to_have_count(0)
+        assert page.console_errors == []
+        assert page.page_errors == []
+
+
+def _backdate(server: ServerProcess, message_id: str, when: datetime) -> None:
+    """Move a stored message back in time (the API stamps messages with the present)."""
+    db = sqlite3.connect(server.workdir / "switchboard.db", timeout=30)
+    try:
+        (sample,) = db.execute(
+            "SELECT created_at FROM messages WHERE id = ?", (int(message_id),)
+        ).fetchone()
+        # Same text format as the stored value (SQLAlchemy's naive UTC on SQLite).
+        stamp = when.astimezone(UTC).replace(tzinfo=None)
+        text = stamp.isoformat(sep=" ") if " " in str(sample) else stamp.isoformat()
+        db.execute("UPDATE messages SET created_at = ? WHERE id = ?", (text, int(message_id)))
+        db.commit()
+    finally:
+        db.close()
+
+
+async def test_dates_grouping_previews_and_title(server: ServerProcess) -> None:
+    now = datetime.now(UTC)
+    async with chromium() as browser:
+        for viewport, prefix in (((1100, 760), ""), (PHONE, "phone-")):
+            alice, bob = await register(server.url, "Alice"), await register(server.url, "Bob")
+            cid = (await create_conversation(server.url, alice, [bob]))["id"]
+            posted = []
+            for who, body in [
+                (alice, "From long ago"),
+                (bob, "From yesterday"),
+                (alice, "First today"),
+                (alice, "Second today, same minute"),
+            ]:
+                posted.append((await http_send(server.url, who, cid, body)).json()["message"])
+            _backdate(server, posted[0]["id"], now - timedelta(days=40))
+            _backdate(server, posted[1]["id"], now - timedelta(days=1))
+
+            page = await open_person(browser, server.url, "Bob", viewport=viewport)
+            await login_through_page(page, bob.email, bob.password)
+            item = conversation_item(page, cid)
+            await expect(item.get_by_test_id("conversation-preview")).to_have_text(
+                "Second today, same minute"
+            )
+            # Bob never opened it: all three of Alice's messages are unread.
+            await expect(page.page).to_have_title("(3) Switchboard")
+            await item.click()
+            separators = page.by("day-separator")
+            await expect(separators).to_have_count(3)
+            labels = await separators.all_inner_texts()
+            assert labels[1:] == ["Yesterday", "Today"], labels
+            assert re.search(r"\d", labels[0]), labels  # a full date
+            second = message_with(page, "Second today, same minute")
+            await expect(second).to_have_attribute("data-continued", "true")
+            await expect(message_with(page, "First today")).to_have_attribute(
+                "data-continued", "false"
+            )
+            # A one-to-one header names the other person once (no "Alice ● Alice").
+            header = await page.page.locator(".pane__header").inner_text()
+            assert header.count("Alice") == 1, header
+            await page.shot(f"{prefix}dates-01-separators-and-groups")
+            mine = f"Mine from {prefix or 'desktop-'}page"
+            await send(page, mine)
+            if prefix:
+                await page.by("back-button").click()
+            else:
+                await page.page.go_back()
+            await expect(item.get_by_test_id("conversation-preview")).to_have_text(f"You: {mine}")
+            await expect(page.page).to_have_title("Switchboard")
+            await page.shot(f"{prefix}dates-02-list-you-preview")
+            assert page.page_errors == []
+
+
+async def test_connection_banner_and_offline_outbox(
+    server_factory: Callable[..., ServerProcess],
+) -> None:
+    srv = server_factory(env={"SWITCHBOARD_RATE_LIMIT": "0", "SWITCHBOARD_RECOVERY_SECONDS": "120"})
+    alice, bob = await register(srv.url, "Alice"), await register(srv.url, "Bob")
+    cid = (await create_conversation(srv.url, alice, [bob]))["id"]
+    async with chromium() as browser:
+        a = await open_person(browser, srv.url, "Alice")
+        b = await open_person(browser, srv.url, "Bob")
+        for person, account in ((a, alice), (b, bob)):
+            await login_through_page(person, account.email, account.password)
+            await conversation_item(person, cid).click()
+            await expect(person.by("chat-pane")).to_be_visible()
+
+        # The network goes away under Bob's page: it says so, with the next attempt's time.
+        await b.context.set_offline(True)
+        await b.page.evaluate("() => window.__switchboard.chatSocket.io.engine.close()")
+        label = b.by("connection-label")
+        await expect(label).to_have_text(
+            re.compile(r"^(reconnecting…|offline, retrying (in \d+s|now…))$"), timeout=TIMEOUT_MS
+        )
+        await expect(label).to_have_text(
+            re.compile(r"^offline, retrying in \d+s$"), timeout=TIMEOUT_MS
+        )
+        await b.shot("offline-01-retrying")
+
+        # What Bob writes meanwhile waits, in order; Alice writes too.
+        typed = ["Offline one", "Offline two", "Offline three"]
+        for body in typed:
+            await b.by("message-input").fill(body)
+            await b.by("message-input").press("Enter")
+        pending = b.page.locator('[data-testid="message"][data-pending="true"]')
+        await expect(pending).to_have_count(3)
+        await expect(pending.get_by_test_id("send-status")).to_have_text(
+            ["Waiting for connection…"] * 3
+        )
+        await expect(b.by("outbox-count")).to_contain_text("3 messages waiting to send")
+        await send(a, "While you were offline")
+        await b.shot("offline-02-queued")
+
+        # The network returns: the session recovers, the missed message arrives, the
+        # queue goes out once, in order.
+        await b.context.set_offline(False)
+        await expect(label).to_have_text(
+            "recovered (1 missed message delivered)", timeout=TIMEOUT_MS
+        )
+        await expect(message_with(b, "While you were offline")).to_have_count(1)
+        try:
+            await expect(pending).to_have_count(0, timeout=TIMEOUT_MS)
+        except AssertionError as exc:
+            left = await pending.evaluate_all(
+                "els => els.map(e => e.dataset.status + ': ' + e.innerText)"
+            )
+            raise AssertionError(f"still pending: {left}") from exc
+        for body in typed:
+            await expect(message_with(a, body)).to_have_count(1, timeout=TIMEOUT_MS)
+        await b.shot("offline-03-recovered")
+        async with httpx.AsyncClient(base_url=srv.url, headers=alice.bearer) as http:
+            history = (await http.get(f"/api/conversations/{cid}/messages")).json()["messages"]
+        mine = [m["body"] for m in history if m["sender_id"] == bob.id]
+        assert mine == typed
+        alice_bodies = await _bodies(a)
+        assert [x for x in alice_bodies if x in typed] == typed
+        assert a.page_errors == []
+        assert b.page_errors == []
