@@ -381,3 +381,187 @@ async def test_connection_banner_and_offline_outbox(
         assert [x for x in alice_bodies if x in typed] == typed
         assert a.page_errors == []
         assert b.page_errors == []
+
+
+async def _scroll_top(person: Person) -> None:
+    await person.by("message-list").evaluate("el => { el.scrollTop = 0; }")
+
+
+async def test_history_scrolls_up_with_a_new_messages_line_jump_and_search(
+    server_factory: Callable[..., ServerProcess],
+) -> None:
+    srv = server_factory(env={"SWITCHBOARD_RATE_LIMIT": "0"})
+    alice, bob = await register(srv.url, "Alice"), await register(srv.url, "Bob")
+    cid = (await create_conversation(srv.url, alice, [bob]))["id"]
+    for i in range(1, 71):
+        body = "A needle in the haystack" if i == 4 else f"Message {i}"
+        assert (await http_send(srv.url, alice, cid, body)).status_code == 201
+    async with chromium() as browser:
+        for viewport, prefix in (((1100, 760), ""), (PHONE, "phone-")):
+            b = await open_person(browser, srv.url, "Bob", viewport=viewport)
+            await login_through_page(b, bob.email, bob.password)
+            # Read everything once, then leave the conversation; three more arrive.
+            await conversation_item(b, cid).click()
+            await expect(b.by("chat-pane")).to_be_visible()
+            await expect(conversation_item(b, cid)).to_have_attribute("data-unread", "0")
+            await b.page.go_back()
+            await expect(b.by("chat-pane")).to_have_count(0)
+            for i in range(1, 4):
+                await http_send(srv.url, alice, cid, f"Fresh {prefix}{i}")
+            await expect(conversation_item(b, cid)).to_have_attribute("data-unread", "3")
+
+            # Opening shows a "New messages" line just above the first unread message.
+            await conversation_item(b, cid).click()
+            divider = b.by("new-messages-divider")
+            await expect(divider).to_be_visible(timeout=TIMEOUT_MS)
+            after = await divider.evaluate(
+                """el => el.nextElementSibling
+                        .querySelector('[data-testid="message-body"]').textContent"""
+            )
+            assert after == f"Fresh {prefix}1"
+            await b.shot(f"{prefix}history-01-new-messages-line")
+
+            # Scrolling up loads older pages by itself, down to the beginning.
+            start = b.by("conversation-start")
+            for _ in range(10):
+                if await start.count():
+                    break
+                before = await b.by("message").count()
+                await _scroll_top(b)
+                await expect(b.by("message")).not_to_have_count(before, timeout=TIMEOUT_MS)
+            await expect(start).to_be_visible()
+            await expect(message_with(b, "Message 1")).to_have_count(1)
+            await _scroll_top(b)
+            await b.shot(f"{prefix}history-02-beginning")
+
+            # Far from the end, a button jumps back; it counts what arrived meanwhile.
+            jump = b.by("jump-to-latest")
+            await expect(jump).to_be_visible()
+            await http_send(srv.url, alice, cid, f"Live while scrolled up {prefix}")
+            await expect(jump).to_have_text("1 new message ↓", timeout=TIMEOUT_MS)
+            await b.shot(f"{prefix}history-03-jump-button")
+            await jump.click()
+            await expect(jump).to_have_count(0)
+            await expect(message_with(b, f"Live while scrolled up {prefix}")).to_be_in_viewport()
+
+            # Search asks the server; picking a result brings that message into view,
+            # loading older pages if needed (a reload forgets them first).
+            await b.page.reload()
+            await expect(b.by("chat-pane")).to_be_visible(timeout=TIMEOUT_MS)
+            await expect(message_with(b, "Message 4")).to_have_count(0)
+            await b.by("search-toggle").click()
+            await b.by("search-input").fill("NEEDLE")
+            await b.by("search-input").press("Enter")
+            results = b.by("search-result")
+            await expect(results).to_have_count(1, timeout=TIMEOUT_MS)
+            await expect(results).to_contain_text("A needle in the haystack")
+            await expect(b.by("search-summary")).to_have_text("1 message contains “NEEDLE”.")
+            await b.shot(f"{prefix}history-04-search-results")
+            await results.click()
+            found = message_with(b, "A needle in the haystack")
+            await expect(found).to_be_in_viewport(timeout=TIMEOUT_MS)
+            await expect(found).to_be_focused()
+            await b.shot(f"{prefix}history-05-search-jump")
+            await b.by("search-input").fill("no such words")
+            await b.by("search-input").press("Enter")
+            await expect(b.by("search-summary")).to_have_text(
+                "No messages contain “no such words”.", timeout=TIMEOUT_MS
+            )
+            assert b.page_errors == []
+            # This device stops reading, so the next one finds unread messages.
+            await b.context.close()
+
+
+_NOTIFICATION_SPY = """
+(() => {
+  // A spy around the real Notifications API: calls go through; the test reads them.
+  const Real = window.Notification;
+  const seen = { requested: 0, shown: [] };
+  window.__desktop = seen;
+  if (!Real) return;
+  const realRequest = Real.requestPermission.bind(Real);
+  Real.requestPermission = (...args) => { seen.requested += 1; return realRequest(...args); };
+  window.Notification = new Proxy(Real, {
+    construct(target, args) {
+      seen.shown.push({ title: args[0], body: (args[1] || {}).body });
+      return new target(...args);
+    },
+  });
+})();
+"""
+
+# Headless Chromium has no background tabs: the page is told it is hidden, as a
+# browser does when the person switches to another tab.
+_HIDE_PAGE = """() => {
+  Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' });
+  document.dispatchEvent(new Event('visibilitychange'));
+}"""
+
+
+async def test_group_rename_leave_and_desktop_alerts(server: ServerProcess) -> None:
+    alice, bob, carol = [await register(server.url, n) for n in ("Alice", "Bob", "Carol")]
+    cid = (await create_conversation(server.url, alice, [bob, carol]))["id"]
+    await http_send(server.url, carol, cid, "Hello group")
+    async with chromium() as browser:
+        a = await open_person(browser, server.url, "Alice")
+        b = await open_person(browser, server.url, "Bob", viewport=PHONE)
+        await a.page.add_init_script(_NOTIFICATION_SPY)
+        await a.page.reload()
+        for person, account in ((a, alice), (b, bob)):
+            await login_through_page(person, account.email, account.password)
+            await conversation_item(person, cid).click()
+            await expect(message_with(person, "Hello group")).to_be_visible()
+
+        # Desktop alerts: never asked on load; asked when Alice clicks the switch.
+        assert await a.page.evaluate("() => window.__desktop.requested") == 0
+        await a.context.grant_permissions(["notifications"], origin=server.url)
+        await a.by("notif-bell").click()
+        await a.shot("group-01-desktop-alerts-switch")
+        await a.by("enable-desktop-notifications").click()
+        await expect(a.by("desktop-alerts-status")).to_have_text(
+            "On while this tab is in the background."
+        )
+        assert await a.page.evaluate("() => window.__desktop.requested") == 1
+        await a.by("notif-bell").click()
+        # Visible tab: no desktop alert. Hidden tab: one per message.
+        await send(b, "Seen on the page")
+        await expect(message_with(a, "Seen on the page")).to_be_visible(timeout=TIMEOUT_MS)
+        await a.page.evaluate(_HIDE_PAGE)
+        await send(b, "While Alice is elsewhere")
+        await expect(message_with(a, "While Alice is elsewhere")).to_have_count(1)
+        shown = await a.page.evaluate("() => window.__desktop.shown")
+        assert [n["body"] for n in shown] == ["While Alice is elsewhere"], shown
+        assert shown[0]["title"].startswith("Bob")
+
+        # Bob renames the group: everyone sees the new name at once.
+        await b.by("settings-toggle").click()
+        await b.by("rename-input").fill("Weekend plans")
+        await b.shot("phone-group-02-rename")
+        await b.by("rename-submit").click()
+        await expect(b.by("rename-done")).to_be_visible()
+        for person in (a, b):
+            await expect(person.by("chat-title")).to_have_text("Weekend plans", timeout=TIMEOUT_MS)
+        await expect(conversation_item(a, cid).get_by_test_id("conversation-name")).to_have_text(
+            "Weekend plans"
+        )
+        await a.shot("group-03-renamed")
+
+        # Bob leaves: it disappears from his list; Alice sees him gone from the members.
+        await b.by("leave-conversation").click()
+        await b.shot("phone-group-04-leave-confirm")
+        await b.by("leave-confirm").click()
+        await expect(b.by("chat-pane")).to_have_count(0, timeout=TIMEOUT_MS)
+        await expect(conversation_item(b, cid)).to_have_count(0)
+        members = a.by("members")
+        await expect(members.locator('[data-testid="online-dot"]')).to_have_count(
+            1, timeout=TIMEOUT_MS
+        )
+        await expect(members).not_to_contain_text("Bob")
+        await send(a, "Bye Bob")
+        await expect(b.by("conversation-empty")).to_be_visible()
+        await b.shot("phone-group-05-after-leaving")
+        async with httpx.AsyncClient(base_url=server.url, headers=bob.bearer) as http:
+            r = await http.get(f"/api/conversations/{cid}/messages")
+        assert r.status_code == 403
+        assert a.page_errors == []
+        assert b.page_errors == []

@@ -3,7 +3,7 @@ import type { FormEvent, KeyboardEvent, ReactNode } from 'react';
 import type { Conversation, Message } from '../lib';
 import { isSwitchboardError } from '../lib';
 import type { ChatState, PendingMessage, TimelineItem } from './state';
-import { conversationName, displayName, firstUnreadId, otherMembers, readReceipt, timeline, typingUsers } from './state';
+import { compareIds, conversationName, displayName, firstUnreadId, otherMembers, readReceipt, timeline, typingUsers } from './state';
 import { continuesGroup, dayKey, dayLabel, fullLabel, timeLabel } from './format';
 import { OnlineDot } from './OnlineDot';
 
@@ -62,7 +62,7 @@ export function ChatPane(props: Props): ReactNode {
   const [loadingOlder, setLoadingOlder] = useState(false);
   const [atBottom, setAtBottom] = useState(true);
   const [panel, setPanel] = useState<Panel>('none');
-  const [highlight, setHighlight] = useState<string | null>(null);
+  const [highlight, setHighlight] = useState<{ id: string; at: number } | null>(null);
   // The "new messages" line: where unread began when the conversation was opened; it stays put.
   const [unreadAtOpen] = useState(() => state.unread[cid] ?? 0);
   const [dividerId, setDividerId] = useState<string | null>(null);
@@ -75,7 +75,8 @@ export function ChatPane(props: Props): ReactNode {
   const typingSentAt = useRef(0);
   const typingTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
   const olderInFlight = useRef<Promise<void> | null>(null);
-  const messageCountAtLeave = useRef(messages.length);
+  // The newest message when the reader scrolled away from the end: what came after is "new".
+  const newestAtLeave = useRef<string | undefined>(messages.at(-1)?.id);
 
   useEffect(() => {
     if (dividerFixed.current || !entry?.loaded) return;
@@ -106,8 +107,9 @@ export function ChatPane(props: Props): ReactNode {
     if (stickToBottom.current) el.scrollTop = el.scrollHeight;
   }, [items.length, cid, entry?.loaded, dividerId]);
 
-  if (atBottom) messageCountAtLeave.current = messages.length;
-  const newBelow = atBottom ? 0 : Math.max(0, messages.length - messageCountAtLeave.current);
+  if (atBottom) newestAtLeave.current = messages.at(-1)?.id;
+  const leftAt = newestAtLeave.current;
+  const newBelow = atBottom ? 0 : messages.filter((m) => leftAt === undefined || compareIds(m.id, leftAt) > 0).length;
 
   // Stop "typing" when leaving the conversation.
   useEffect(
@@ -222,16 +224,19 @@ export function ChatPane(props: Props): ReactNode {
       // Let React commit the page before looking again.
       await new Promise((r) => setTimeout(r, 0));
     }
-    setHighlight(messageId);
-    requestAnimationFrame(() => {
-      const el = listRef.current?.querySelector<HTMLElement>(`[data-message-id="${CSS.escape(messageId)}"]`);
-      if (!el) return;
-      stickToBottom.current = false;
-      setAtBottom(false);
-      el.scrollIntoView({ block: 'center' });
-      el.focus();
-    });
+    stickToBottom.current = false;
+    setAtBottom(false);
+    setHighlight({ id: messageId, at: Date.now() });
   }
+
+  // After the highlighted message is rendered (with its tabIndex): bring it into view and focus it.
+  useEffect(() => {
+    if (!highlight) return;
+    const el = listRef.current?.querySelector<HTMLElement>(`[data-message-id="${CSS.escape(highlight.id)}"]`);
+    if (!el) return;
+    el.scrollIntoView({ block: 'center' });
+    el.focus({ preventScroll: true });
+  }, [highlight]);
 
   function renderItem(item: TimelineItem, index: number): ReactNode {
     const prevItem = items[index - 1];
@@ -303,13 +308,13 @@ export function ChatPane(props: Props): ReactNode {
           </li>
         )}
         <li
-          className={`message ${mine ? 'message--mine' : ''} ${continued ? 'message--continued' : ''} ${highlight === m.id ? 'message--highlight' : ''}`}
+          className={`message ${mine ? 'message--mine' : ''} ${continued ? 'message--continued' : ''} ${highlight?.id === m.id ? 'message--highlight' : ''}`}
           data-testid="message"
           data-message-id={m.id}
           data-sender-id={m.sender_id}
           data-mine={mine ? 'true' : 'false'}
           data-continued={continued ? 'true' : 'false'}
-          tabIndex={highlight === m.id ? -1 : undefined}
+          tabIndex={highlight?.id === m.id ? -1 : undefined}
         >
           {continued ? (
             <span className="visually-hidden">
