@@ -67,7 +67,7 @@ export function ChatPane(props: Props): ReactNode {
   const [unreadAtOpen] = useState(() => state.unread[cid] ?? 0);
   const [dividerId, setDividerId] = useState<string | null>(null);
   const dividerFixed = useRef(false);
-  const listRef = useRef<HTMLOListElement>(null);
+  const listRef = useRef<HTMLDivElement>(null);
   const topRef = useRef<HTMLLIElement>(null);
   const stickToBottom = useRef(true);
   const keepOffset = useRef<number | null>(null);
@@ -415,7 +415,8 @@ export function ChatPane(props: Props): ReactNode {
       )}
 
       <div className="messages-wrap">
-        <ol
+        {/* The log is the scrolling box; the list inside keeps list semantics for its items. */}
+        <div
           ref={listRef}
           className="messages"
           role="log"
@@ -431,6 +432,7 @@ export function ChatPane(props: Props): ReactNode {
             if (bottom !== atBottom) setAtBottom(bottom);
           }}
         >
+          <ol className="messages__items">
           {hasMore && (
             <li className="older" ref={topRef}>
               <button type="button" data-testid="load-older" onClick={() => void loadOlder()} disabled={loadingOlder}>
@@ -450,7 +452,8 @@ export function ChatPane(props: Props): ReactNode {
           )}
           {entry?.loaded && items.length === 0 && <li className="muted empty">No messages yet. Say hello!</li>}
           {items.map(renderItem)}
-        </ol>
+          </ol>
+        </div>
         {!atBottom && (
           <button type="button" className="jump" data-testid="jump-to-latest" onClick={jumpToLatest}>
             {newBelow > 0 ? `${newBelow} new ${newBelow === 1 ? 'message' : 'messages'} ↓` : 'Jump to latest ↓'}

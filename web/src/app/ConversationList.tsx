@@ -33,7 +33,6 @@ export function ConversationList({ state, activeId, onOpen, loading = false }: P
               href={`#/c/${c.id}`}
               className={`conversation ${c.id === activeId ? 'conversation--active' : ''} ${count > 0 ? 'conversation--unread' : ''}`}
               aria-current={c.id === activeId ? 'page' : undefined}
-              aria-label={`${name}${count > 0 ? `, ${count} unread` : ''}${preview ? `. ${preview}` : ''}`}
               data-testid="conversation-item"
               data-conversation-id={c.id}
               data-unread={count}
@@ -69,9 +68,12 @@ export function ConversationList({ state, activeId, onOpen, loading = false }: P
                 </span>
               </span>
               {count > 0 && (
-                <span className="badge" data-testid="unread-count" aria-hidden="true">
-                  {count}
-                </span>
+                <>
+                  <span className="badge" data-testid="unread-count" aria-hidden="true">
+                    {count}
+                  </span>
+                  <span className="visually-hidden">, {count} unread</span>
+                </>
               )}
             </a>
           </li>
