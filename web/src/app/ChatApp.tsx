@@ -87,7 +87,10 @@ export function ChatApp({ me }: { me: User }): ReactNode {
   const conversationsReload = useRef<Promise<void> | null>(null);
   const lastUsersReload = useRef(0);
   const seq = useRef(0);
-  const sending = useRef(false);
+  // The send in flight (at most one). A ref, with a tick to re-run the outbox when it ends:
+  // its pending copy may already be gone (message:new can beat the ack).
+  const inFlight = useRef<string | null>(null);
+  const [outboxTick, setOutboxTick] = useState(0);
   const attempts = useRef(new Map<string, number>());
   const reconnectedAt = useRef<number | null>(null);
   const stateRef = useRef(state);
@@ -336,9 +339,9 @@ export function ChatApp({ me }: { me: User }): ReactNode {
   const nextQueued = state.pending.filter((p) => p.status === 'queued').sort((a, b) => a.seq - b.seq)[0];
   const anySending = state.pending.some((p) => p.status === 'sending');
   useEffect(() => {
-    if (!isConnected || !nextQueued || anySending || sending.current) return;
+    if (!isConnected || !nextQueued || anySending || inFlight.current !== null) return;
     const p = nextQueued;
-    sending.current = true;
+    inFlight.current = p.client_msg_id;
     dispatch({ type: 'pendingStatus', clientMsgId: p.client_msg_id, status: 'sending' });
     void (async () => {
       try {
@@ -363,10 +366,11 @@ export function ChatApp({ me }: { me: User }): ReactNode {
           });
         }
       } finally {
-        sending.current = false;
+        inFlight.current = null;
+        setOutboxTick((t) => t + 1);
       }
     })();
-  }, [client, isConnected, nextQueued, anySending, maxChars]);
+  }, [client, isConnected, nextQueued, anySending, maxChars, outboxTick]);
 
   // ---------------------------------------------------------------- actions
 
