@@ -219,6 +219,7 @@ export function ChatApp({ me }: { me: User }): ReactNode {
 
   useConnectionStateChange((next, previous) => {
     if (next === 'reconnecting') {
+      dispatch({ type: 'presenceUnknown' });
       setMissed(0);
       reconnectedAt.current = null;
     }

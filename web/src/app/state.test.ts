@@ -210,6 +210,17 @@ describe('unread counts', () => {
   });
 });
 
+describe('presence', () => {
+  it('forgets who is online when the connection drops, until asked again', () => {
+    let s = reducer(initialState(ME), { type: 'presenceMap', online: { '2': true, '3': false } });
+    expect(s.online).toEqual({ 2: true, 3: false });
+    s = reducer(s, { type: 'presenceUnknown' });
+    expect(s.online).toEqual({});
+    s = reducer(s, { type: 'presence', userId: 2, online: true });
+    expect(s.online).toEqual({ 2: true });
+  });
+});
+
 describe('conversations', () => {
   it('a rename replaces the conversation; losing my membership removes it and its outbox', () => {
     let s = withConversation();

@@ -114,6 +114,7 @@ export type Action =
   | { type: 'typingExpire'; now: number }
   | { type: 'presence'; userId: number; online: boolean }
   | { type: 'presenceMap'; online: OnlineMap }
+  | { type: 'presenceUnknown' }
   | { type: 'notifications'; notifications: Notification[]; unread: number }
   | { type: 'notification'; notification: Notification }
   | { type: 'notificationsUnread'; count: number }
@@ -292,6 +293,9 @@ export function reducer(state: ChatState, action: Action): ChatState {
     case 'presence':
       if (state.online[action.userId] === action.online) return state;
       return { ...state, online: { ...state.online, [action.userId]: action.online } };
+    case 'presenceUnknown':
+      // Disconnected: the dots would otherwise show who was online when the connection dropped.
+      return Object.keys(state.online).length ? { ...state, online: {} } : state;
     case 'presenceMap': {
       const online = { ...state.online };
       for (const [id, value] of Object.entries(action.online)) online[Number(id)] = value;
