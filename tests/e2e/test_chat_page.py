@@ -28,6 +28,7 @@ from tests.support.browser import (
     message_with,
     open_person,
     send,
+    shot_both,
 )
 from tests.support.clients import Account, register
 from tests.support.server import ServerProcess
@@ -158,7 +159,7 @@ async def test_refused_message_keeps_its_place_and_the_counter_stops_long_ones(
             < bodies.index("Newer from me")
         ), [b[:20] for b in bodies]
         await failed.scroll_into_view_if_needed()
-        await page.shot("refused-01-in-place")
+        await shot_both(page, "refused-01-in-place")
 
         # Edit puts the text back in the box, where the real limit now applies.
         await page.page.unroute("**/api/config")
@@ -170,7 +171,7 @@ async def test_refused_message_keeps_its_place_and_the_counter_stops_long_ones(
         await expect(page.by("send-button")).to_be_disabled()
         await page.by("message-input").press("Enter")
         await expect(page.by("message-input")).to_have_value("y" * 4001)
-        await page.shot("refused-02-counter-over")
+        await shot_both(page, "refused-02-counter-over")
         await page.by("message-input").fill("y" * 3990)
         await expect(counter).to_have_text("3,990 / 4,000")
         await expect(page.by("send-button")).to_be_enabled()
@@ -198,7 +199,7 @@ async def test_the_open_conversation_lives_in_the_url(server: ServerProcess) -> 
         # A reload keeps the conversation open (and the session).
         await page.page.reload()
         await expect(page.by("chat-title")).to_have_text("Bob", timeout=TIMEOUT_MS)
-        await page.shot("url-01-after-reload")
+        await shot_both(page, "url-01-after-reload")
 
         # Back and forward move between conversations.
         await conversation_item(page, with_carol).click()
@@ -340,7 +341,7 @@ async def test_connection_banner_and_offline_outbox(
         await expect(label).to_have_text(
             re.compile(r"^offline, retrying in \d+s$"), timeout=TIMEOUT_MS
         )
-        await b.shot("offline-01-retrying")
+        await shot_both(b, "offline-01-retrying")
 
         # What Bob writes meanwhile waits, in order; Alice writes too.
         typed = ["Offline one", "Offline two", "Offline three"]
@@ -354,7 +355,7 @@ async def test_connection_banner_and_offline_outbox(
         )
         await expect(b.by("outbox-count")).to_contain_text("3 messages waiting to send")
         await send(a, "While you were offline")
-        await b.shot("offline-02-queued")
+        await shot_both(b, "offline-02-queued")
 
         # The network returns: the session recovers, the missed message arrives, the
         # queue goes out once, in order.
@@ -372,7 +373,7 @@ async def test_connection_banner_and_offline_outbox(
             raise AssertionError(f"still pending: {left}") from exc
         for body in typed:
             await expect(message_with(a, body)).to_have_count(1, timeout=TIMEOUT_MS)
-        await b.shot("offline-03-recovered")
+        await shot_both(b, "offline-03-recovered")
         async with httpx.AsyncClient(base_url=srv.url, headers=alice.bearer) as http:
             history = (await http.get(f"/api/conversations/{cid}/messages")).json()["messages"]
         mine = [m["body"] for m in history if m["sender_id"] == bob.id]

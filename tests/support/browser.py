@@ -76,6 +76,16 @@ class Person:
         return path
 
 
+async def shot_both(person: Person, step: str) -> None:
+    """Screenshots of the page as it is, at its own width and at phone width."""
+    await person.shot(step)
+    size = person.page.viewport_size
+    await person.page.set_viewport_size({"width": PHONE[0], "height": PHONE[1]})
+    await person.shot(f"phone-{step}")
+    if size is not None:
+        await person.page.set_viewport_size(size)
+
+
 async def open_person(
     browser: Browser, base_url: str, name: str, viewport: tuple[int, int] = (1100, 760)
 ) -> Person:

@@ -191,6 +191,10 @@ describe('unread counts', () => {
     expect(previewText(s, 7)).toBe('You: see you');
     s = reducer(s, { type: 'message', message: msg('5', 2, { body: 'bye' }) });
     expect(previewText(s, 7)).toBe('bye');
+    s = reducer(s, { type: 'pending', pending: pending('later', '5', 1, { body: 'typed offline' }) });
+    expect(previewText(s, 7)).toBe('You: typed offline (waiting)');
+    s = reducer(s, { type: 'message', message: msg('6', 2, { body: 'newer than that' }) });
+    expect(previewText(s, 7)).toBe('newer than that');
   });
 
   it('members\' read marks from the server fill "Seen by" and my own mark', () => {

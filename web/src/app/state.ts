@@ -371,6 +371,11 @@ export function latestMessage(state: ChatState, cid: number): Message | undefine
 /** The list's one-line preview: "You: …" for my own last message. */
 export function previewText(state: ChatState, cid: number): string {
   const last = latestMessage(state, cid);
+  // A message of mine still in the outbox, written after the newest stored one, is the latest thing.
+  const waiting = state.pending
+    .filter((p) => p.conversation_id === cid && (!last || (p.afterId !== null && compareIds(p.afterId, last.id) >= 0)))
+    .sort((a, b) => b.seq - a.seq)[0];
+  if (waiting) return `You: ${waiting.body} (${waiting.status === 'failed' ? 'not sent' : 'waiting'})`;
   if (!last) return '';
   return last.sender_id === state.me ? `You: ${last.body}` : last.body;
 }
