@@ -530,9 +530,20 @@ async def test_group_rename_leave_and_desktop_alerts(server: ServerProcess) -> N
         await a.page.evaluate(_HIDE_PAGE)
         await send(b, "While Alice is elsewhere")
         await expect(message_with(a, "While Alice is elsewhere")).to_have_count(1)
+        # A notification while hidden alerts too.
+        async with httpx.AsyncClient(base_url=server.url) as http:
+            r = await http.post(
+                "/api/internal/notifications",
+                headers={"Authorization": "Bearer test-api-key"},
+                json={"user_ids": [alice.id], "type": "deploy", "title": "Deploy finished"},
+            )
+            assert r.status_code == 202, r.text
+        await expect(a.by("notif-bell-count")).to_have_text("1", timeout=TIMEOUT_MS)
         shown = await a.page.evaluate("() => window.__desktop.shown")
-        assert [n["body"] for n in shown] == ["While Alice is elsewhere"], shown
-        assert shown[0]["title"].startswith("Bob")
+        assert [(n["title"], n["body"]) for n in shown] == [
+            ("Bob, Carol", "Bob: While Alice is elsewhere"),
+            ("Deploy finished", ""),
+        ], shown
 
         # Bob renames the group: everyone sees the new name at once.
         await b.by("settings-toggle").click()

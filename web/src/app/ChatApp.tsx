@@ -255,9 +255,11 @@ export function ChatApp({ me }: { me: User }): ReactNode {
     maybeReloadUsers([message.sender_id]);
     if (!known && message.sender_id !== me.id && (!visible || message.conversation_id !== activeId)) {
       const conv = s.conversations.find((c) => c.id === message.conversation_id);
+      const group = !!conv && (conv.title !== null || conv.member_ids.length > 2);
+      const sender = displayName(s, message.sender_id);
       desktop.show({
-        title: conv && (conv.title || conv.member_ids.length > 2) ? `${displayName(s, message.sender_id)} in ${conversationName(s, conv)}` : displayName(s, message.sender_id),
-        body: message.body,
+        title: group ? conversationName(s, conv) : sender,
+        body: group ? `${sender}: ${message.body}` : message.body,
         tag: `conversation-${message.conversation_id}`,
         onClick: () => navigate(message.conversation_id),
         whenHiddenOnly: true,
