@@ -542,7 +542,14 @@ export function ChatApp({ me }: { me: User }): ReactNode {
               now={now}
               maxChars={maxChars}
               connected={isConnected}
-              onBack={() => navigate(null)}
+              onBack={() => {
+                const cid = active.id;
+                navigate(null);
+                // Back to the list (phone width): focus the conversation that was open.
+                requestAnimationFrame(() =>
+                  document.querySelector<HTMLElement>(`[data-testid="conversation-item"][data-conversation-id="${cid}"]`)?.focus(),
+                );
+              }}
               onSend={(body) => send(active.id, body)}
               onRetry={retry}
               onDiscard={(p) => dispatch({ type: 'pendingRemoved', clientMsgId: p.client_msg_id })}

@@ -111,6 +111,14 @@ export function ChatPane(props: Props): ReactNode {
   const leftAt = newestAtLeave.current;
   const newBelow = atBottom ? 0 : messages.filter((m) => leftAt === undefined || compareIds(m.id, leftAt) > 0).length;
 
+  // At phone width the list that had focus disappears when a conversation opens:
+  // keyboard and screen-reader users land on the conversation's title, not on <body>.
+  const titleRef = useRef<HTMLHeadingElement>(null);
+  useEffect(() => {
+    const active = document.activeElement as HTMLElement | null;
+    if (!active || active === document.body || active.offsetParent === null) titleRef.current?.focus();
+  }, [cid]);
+
   // Stop "typing" when leaving the conversation.
   useEffect(
     () => () => {
@@ -351,7 +359,7 @@ export function ChatPane(props: Props): ReactNode {
           ←
         </button>
         <div className="pane__heading">
-          <h2 className="pane__title" data-testid="chat-title">
+          <h2 className="pane__title" data-testid="chat-title" ref={titleRef} tabIndex={-1}>
             {name}
           </h2>
           {isGroup ? (
