@@ -404,6 +404,18 @@ async def test_history_scrolls_up_with_a_new_messages_line_jump_and_search(
             # Read everything once, then leave the conversation; three more arrive.
             await conversation_item(b, cid).click()
             await expect(b.by("chat-pane")).to_be_visible()
+            if not prefix:
+                # Never opened: all 70 are unread, more than a page; the line still
+                # lands on the first one (older pages are fetched for it).
+                first_unread = b.by("new-messages-divider")
+                await expect(first_unread).to_be_visible(timeout=TIMEOUT_MS)
+                assert (
+                    await first_unread.evaluate(
+                        """el => el.nextElementSibling
+                            .querySelector('[data-testid="message-body"]').textContent"""
+                    )
+                    == "Message 1"
+                )
             await expect(conversation_item(b, cid)).to_have_attribute("data-unread", "0")
             await b.page.go_back()
             await expect(b.by("chat-pane")).to_have_count(0)

@@ -353,6 +353,13 @@ export function ChatApp({ me }: { me: User }): ReactNode {
         dispatch({ type: 'message', message });
       } catch (err) {
         const code = errorCode(err);
+        if (code === 'too_large') {
+          // The server's limit is not the one this page knew: learn it for the counter.
+          client
+            .getConfig()
+            .then((config) => setMaxChars(config.max_message_chars))
+            .catch(() => undefined);
+        }
         const n = (attempts.current.get(p.client_msg_id) ?? 0) + 1;
         attempts.current.set(p.client_msg_id, n);
         const retryable = isRetryable(code);

@@ -42,6 +42,8 @@ const COUNTER_FROM = 0.8;
 const SEARCH_PAGE = 20;
 /** Older pages fetched at most to reach a search result. */
 const MAX_JUMP_PAGES = 40;
+/** Older pages fetched at most, on opening, to reach the first unread message. */
+const MAX_DIVIDER_PAGES = 5;
 
 type Panel = 'none' | 'search' | 'settings';
 
@@ -78,11 +80,21 @@ export function ChatPane(props: Props): ReactNode {
   // The newest message when the reader scrolled away from the end: what came after is "new".
   const newestAtLeave = useRef<string | undefined>(messages.at(-1)?.id);
 
+  const dividerPages = useRef(0);
   useEffect(() => {
     if (dividerFixed.current || !entry?.loaded) return;
+    // More unread than loaded: fetch older pages (a few at most) so the line lands on the first unread.
+    const others = messages.filter((m) => m.sender_id !== state.me).length;
+    if (others < unreadAtOpen && entry.hasMore && dividerPages.current < MAX_DIVIDER_PAGES) {
+      if (!olderInFlight.current) {
+        dividerPages.current += 1;
+        void loadOlder();
+      }
+      return;
+    }
     dividerFixed.current = true;
     setDividerId(firstUnreadId(messages, state.me, unreadAtOpen));
-  }, [entry?.loaded, messages, state.me, unreadAtOpen]);
+  });
 
   // Scroll: first to the "new messages" line (or the end), then follow new messages
   // while at the bottom, and keep the position when older ones are prepended.
