@@ -128,7 +128,8 @@ export function ChatPane(props: Props): ReactNode {
   const titleRef = useRef<HTMLHeadingElement>(null);
   useEffect(() => {
     const active = document.activeElement as HTMLElement | null;
-    if (!active || active === document.body || active.offsetParent === null) titleRef.current?.focus();
+    // Only when the focused element just went out of sight (not on a page load, where focus is on <body>).
+    if (active && active !== document.body && active.offsetParent === null) titleRef.current?.focus();
   }, [cid]);
 
   // Stop "typing" when leaving the conversation.
