@@ -589,3 +589,36 @@ async def test_group_rename_leave_and_desktop_alerts(server: ServerProcess) -> N
         assert r.status_code == 403
         assert a.page_errors == []
         assert b.page_errors == []
+
+
+async def test_unsent_messages_survive_a_reload(server: ServerProcess) -> None:
+    alice, bob = await register(server.url, "Alice"), await register(server.url, "Bob")
+    cid = (await create_conversation(server.url, alice, [bob]))["id"]
+    async with chromium() as browser:
+        b = await open_person(browser, server.url, "Bob")
+        await login_through_page(b, bob.email, bob.password)
+        await conversation_item(b, cid).click()
+        # The connection drops and stays down (no reconnection) while Bob writes.
+        await b.page.evaluate(
+            """() => {
+                const manager = window.__switchboard.chatSocket.io;
+                manager.reconnection(false);
+                manager.engine.close();
+            }"""
+        )
+        await expect(b.by("connection-label")).to_have_text("reconnecting…", timeout=TIMEOUT_MS)
+        for body in ("Before the reload 1", "Before the reload 2"):
+            await b.by("message-input").fill(body)
+            await b.by("message-input").press("Enter")
+        await expect(b.by("outbox-count")).to_contain_text("2 messages waiting to send")
+        # A reload (a new connection) sends them, once each, in order.
+        await b.page.reload()
+        for body in ("Before the reload 1", "Before the reload 2"):
+            await expect(message_with(b, body)).to_have_attribute(
+                "data-message-id", re.compile(r"^\d+$"), timeout=TIMEOUT_MS
+            )
+        await expect(b.by("outbox-count")).to_have_count(0)
+        async with httpx.AsyncClient(base_url=server.url, headers=alice.bearer) as http:
+            history = (await http.get(f"/api/conversations/{cid}/messages")).json()["messages"]
+        assert [m["body"] for m in history] == ["Before the reload 1", "Before the reload 2"]
+        assert b.page_errors == []

@@ -60,6 +60,7 @@ async function click(el: Element | null): Promise<void> {
 beforeEach(async () => {
   resetManagers();
   localStorage.clear();
+  sessionStorage.clear();
   http = mockFetch({
     'GET /api/auth/me': { status: 401, body: { detail: 'missing_token' } },
     'POST /api/auth/login': { status: 200, body: { user: alice, token: tokenFor(alice.id) } },

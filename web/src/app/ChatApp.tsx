@@ -11,7 +11,18 @@ import { NewConversation } from './NewConversation';
 import { NotificationBell } from './NotificationBell';
 import { useConversationRoute } from './route';
 import type { PendingMessage } from './state';
-import { compareIds, conversationName, displayName, initialState, isRetryable, reducer, totalUnread, unreadAfter } from './state';
+import {
+  compareIds,
+  conversationName,
+  displayName,
+  initialState,
+  isRetryable,
+  loadOutbox,
+  reducer,
+  saveOutbox,
+  totalUnread,
+  unreadAfter,
+} from './state';
 
 const PAGE_SIZE = 30;
 /** Conversations whose latest page is fetched up front (previews and "Seen by" come faster). */
@@ -72,7 +83,11 @@ function useDocumentVisible(): boolean {
 
 export function ChatApp({ me }: { me: User }): ReactNode {
   const { client, logout, connectionState, isConnected } = useSocket();
-  const [state, dispatch] = useReducer(reducer, me.id, (id) => ({ ...initialState(id), users: { [me.id]: me } }));
+  const [state, dispatch] = useReducer(reducer, me.id, (id) => ({
+    ...initialState(id),
+    users: { [me.id]: me },
+    pending: loadOutbox(id),
+  }));
   const [activeId, navigate] = useConversationRoute();
   const [error, setError] = useState<string | null>(null);
   const [now, setNow] = useState(() => Date.now());
@@ -335,6 +350,8 @@ export function ChatApp({ me }: { me: User }): ReactNode {
   }, [unreadTotal]);
 
   // ---------------------------------------------------------------- the outbox
+
+  useEffect(() => saveOutbox(me.id, state.pending), [me.id, state.pending]);
 
   // One message at a time, oldest first, only while connected: what was typed
   // offline goes out in order once the connection is back. Each keeps its

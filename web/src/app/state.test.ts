@@ -6,6 +6,8 @@ import {
   firstUnreadId,
   initialState,
   isRetryable,
+  loadOutbox,
+  saveOutbox,
   previewText,
   readReceipt,
   reducer,
@@ -211,6 +213,29 @@ describe('unread counts', () => {
     });
     expect(s.lastRead[7]).toBe('2');
     expect(readReceipt(s, 7)).toEqual({ messageId: '1', readers: [2] });
+  });
+});
+
+describe('outbox across reloads', () => {
+  it('keeps one tab\'s unsent messages per user; one in flight goes back in the queue', () => {
+    const store = new Map<string, string>();
+    const storage = {
+      getItem: (k: string) => store.get(k) ?? null,
+      setItem: (k: string, v: string) => void store.set(k, v),
+      removeItem: (k: string) => void store.delete(k),
+    } as unknown as Storage;
+    saveOutbox(ME, [pending('a', '1', 1, { status: 'sending' }), pending('b', '1', 2, { status: 'failed', retryable: false, error: 'too long' })], storage);
+    expect(loadOutbox(ME, storage).map((p) => [p.client_msg_id, p.status, p.retryable])).toEqual([
+      ['a', 'queued', true],
+      ['b', 'failed', false],
+    ]);
+    expect(loadOutbox(2, storage)).toEqual([]);
+    saveOutbox(ME, [], storage);
+    expect(store.size).toBe(0);
+    store.set('switchboard:outbox:1', '{"not": "a list"}');
+    expect(loadOutbox(ME, storage)).toEqual([]);
+    store.set('switchboard:outbox:1', JSON.stringify([{ client_msg_id: 'x' }, 'junk']));
+    expect(loadOutbox(ME, storage)).toEqual([]);
   });
 });
 

@@ -468,3 +468,58 @@ export function otherMembers(state: ChatState, c: Conversation): number[] {
   return c.member_ids.filter((id) => id !== state.me);
 }
 
+
+// ---------------------------------------------------------------- the outbox across reloads
+
+function outboxKey(userId: number): string {
+  return `switchboard:outbox:${userId}`;
+}
+
+function isPending(value: unknown): value is PendingMessage {
+  if (!value || typeof value !== 'object') return false;
+  const p = value as Record<string, unknown>;
+  return (
+    typeof p.conversation_id === 'number' &&
+    typeof p.client_msg_id === 'string' &&
+    typeof p.body === 'string' &&
+    typeof p.seq === 'number' &&
+    (p.afterId === null || typeof p.afterId === 'string') &&
+    (p.status === 'queued' || p.status === 'sending' || p.status === 'failed')
+  );
+}
+
+/**
+ * Messages of mine not stored yet, as this tab left them (sessionStorage: one
+ * tab's outbox survives its reload, and is not sent twice by other tabs — the
+ * server would store a resent client_msg_id once anyway). One in flight at the
+ * reload may have been stored: it is queued again, and the server answers with
+ * the stored message.
+ */
+export function loadOutbox(userId: number, storage: Storage | undefined = globalThis.sessionStorage): PendingMessage[] {
+  try {
+    const raw = storage?.getItem(outboxKey(userId));
+    const parsed: unknown = raw ? JSON.parse(raw) : [];
+    if (!Array.isArray(parsed)) return [];
+    return parsed.filter(isPending).map((p) => ({
+      ...p,
+      status: p.status === 'sending' ? 'queued' : p.status,
+      error: typeof p.error === 'string' ? p.error : null,
+      retryable: p.retryable !== false,
+    }));
+  } catch {
+    return [];
+  }
+}
+
+export function saveOutbox(
+  userId: number,
+  pending: PendingMessage[],
+  storage: Storage | undefined = globalThis.sessionStorage,
+): void {
+  try {
+    if (pending.length === 0) storage?.removeItem(outboxKey(userId));
+    else storage?.setItem(outboxKey(userId), JSON.stringify(pending));
+  } catch {
+    // Full or blocked storage: the outbox then lives as long as the page.
+  }
+}
