@@ -539,7 +539,11 @@ export function ChatApp({ me }: { me: User }): ReactNode {
           <span className="me" data-testid="current-user" data-user-id={me.id}>
             {me.name}
           </span>
-          <button type="button" data-testid="logout-button" onClick={() => void logout().catch(() => undefined)}>
+          <button type="button" data-testid="logout-button" onClick={() => {
+              // Logging out gives up what is still unsent: nothing goes out later under this account.
+              saveOutbox(me.id, []);
+              void logout().catch(() => undefined);
+            }}>
             Log out
           </button>
         </div>
