@@ -94,7 +94,6 @@ export function ConnectionBanner({ missed = null, queued = 0 }: { missed?: numbe
       </span>
       {queued > 0 && (
         <span className="connection__queued" data-testid="outbox-count">
-          {' · '}
           {plural(queued, 'message', 'messages')} waiting to send
         </span>
       )}
