@@ -22,6 +22,7 @@ from tests.support.browser import (
     PHONE,
     TIMEOUT_MS,
     Person,
+    axe_serious,
     chromium,
     conversation_item,
     login_through_page,
@@ -160,6 +161,7 @@ async def test_refused_message_keeps_its_place_and_the_counter_stops_long_ones(
         ), [b[:20] for b in bodies]
         await failed.scroll_into_view_if_needed()
         await shot_both(page, "refused-01-in-place")
+        assert await axe_serious(page.page) == []
 
         # Edit puts the text back in the box, where the real limit now applies.
         await page.page.unroute("**/api/config")
@@ -342,6 +344,7 @@ async def test_connection_banner_and_offline_outbox(
             re.compile(r"^offline, retrying in \d+s$"), timeout=TIMEOUT_MS
         )
         await shot_both(b, "offline-01-retrying")
+        assert await axe_serious(b.page) == []
 
         # What Bob writes meanwhile waits, in order; Alice writes too.
         typed = ["Offline one", "Offline two", "Offline three"]
@@ -356,6 +359,7 @@ async def test_connection_banner_and_offline_outbox(
         await expect(b.by("outbox-count")).to_contain_text("3 messages waiting to send")
         await send(a, "While you were offline")
         await shot_both(b, "offline-02-queued")
+        assert await axe_serious(b.page) == []
 
         # The network returns: the session recovers, the missed message arrives, the
         # queue goes out once, in order.
@@ -374,6 +378,7 @@ async def test_connection_banner_and_offline_outbox(
         for body in typed:
             await expect(message_with(a, body)).to_have_count(1, timeout=TIMEOUT_MS)
         await shot_both(b, "offline-03-recovered")
+        assert await axe_serious(b.page) == []
         async with httpx.AsyncClient(base_url=srv.url, headers=alice.bearer) as http:
             history = (await http.get(f"/api/conversations/{cid}/messages")).json()["messages"]
         mine = [m["body"] for m in history if m["sender_id"] == bob.id]
@@ -433,6 +438,7 @@ async def test_history_scrolls_up_with_a_new_messages_line_jump_and_search(
             )
             assert after == f"Fresh {prefix}1"
             await b.shot(f"{prefix}history-01-new-messages-line")
+            assert await axe_serious(b.page) == []
 
             # Scrolling up loads older pages by itself, down to the beginning.
             start = b.by("conversation-start")
@@ -453,6 +459,7 @@ async def test_history_scrolls_up_with_a_new_messages_line_jump_and_search(
             await http_send(srv.url, alice, cid, f"Live while scrolled up {prefix}")
             await expect(jump).to_have_text("1 new message ↓", timeout=TIMEOUT_MS)
             await b.shot(f"{prefix}history-03-jump-button")
+            assert await axe_serious(b.page) == []
             await jump.click()
             await expect(jump).to_have_count(0)
             await expect(message_with(b, f"Live while scrolled up {prefix}")).to_be_in_viewport()
@@ -530,6 +537,7 @@ async def test_group_rename_leave_and_desktop_alerts(server: ServerProcess) -> N
         await a.context.grant_permissions(["notifications"], origin=server.url)
         await a.by("notif-bell").click()
         await a.shot("group-01-desktop-alerts-switch")
+        assert await axe_serious(a.page) == []
         await a.by("enable-desktop-notifications").click()
         await expect(a.by("desktop-alerts-status")).to_have_text(
             "On while this tab is in the background."
@@ -573,6 +581,7 @@ async def test_group_rename_leave_and_desktop_alerts(server: ServerProcess) -> N
         # Bob leaves: it disappears from his list; Alice sees him gone from the members.
         await b.by("leave-conversation").click()
         await b.shot("phone-group-04-leave-confirm")
+        assert await axe_serious(b.page) == []
         await b.by("leave-confirm").click()
         await expect(b.by("chat-pane")).to_have_count(0, timeout=TIMEOUT_MS)
         await expect(conversation_item(b, cid)).to_have_count(0)

@@ -273,7 +273,8 @@ export function ChatPane(props: Props): ReactNode {
           data-status={p.status}
           data-mine="true"
         >
-          <p className="message__body" data-testid="message-body">
+          {/* A refused body may scroll inside its bubble: reachable from the keyboard then. */}
+          <p className="message__body" data-testid="message-body" tabIndex={p.status === 'failed' ? 0 : undefined}>
             {p.body}
           </p>
           {p.status === 'failed' ? (
