@@ -146,20 +146,25 @@ export function ChatPane(props: Props): ReactNode {
   );
 
   // Infinite scroll: older messages load when the top of the list comes into view.
+  // Re-created after each page, so that a top still in view after a short page loads the next.
   const hasMore = entry?.hasMore ?? false;
+  const loadOlderRef = useRef<() => Promise<void>>(() => Promise.resolve());
+  useEffect(() => {
+    loadOlderRef.current = loadOlder;
+  });
   useEffect(() => {
     const top = topRef.current;
     const list = listRef.current;
     if (!top || !list || !hasMore || typeof IntersectionObserver === 'undefined') return undefined;
     const observer = new IntersectionObserver(
       (entries) => {
-        if (entries.some((e) => e.isIntersecting) && scrolledOnce.current) void loadOlder();
+        if (entries.some((e) => e.isIntersecting) && scrolledOnce.current) void loadOlderRef.current();
       },
       { root: list, rootMargin: '200px 0px 0px 0px' },
     );
     observer.observe(top);
     return () => observer.disconnect();
-  });
+  }, [hasMore, cid, messages.length]);
 
   function stopTyping(): void {
     if (typingTimer.current !== undefined) clearTimeout(typingTimer.current);
