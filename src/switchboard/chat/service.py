@@ -246,9 +246,11 @@ class ChatService:
         self._leave_local_sockets(user_id, room)
 
     def _leave_local_sockets(self, user_id: UserId, room: Room) -> None:
-        # The realtime layer has no cross-node "leave" yet (only join): this takes
-        # the leaver's sockets on this node out of the room. Elsewhere they stop
-        # receiving it once they reconnect (rooms come from the membership table).
+        # The realtime layer has no "leave" log entry yet (only "join"): this takes
+        # the leaver's connected sockets on this node out of the room. Sockets on
+        # other nodes, and a session saved before the leave and recovered after
+        # it, keep the room until a reconnect that is not a recovery (rooms then
+        # come from the membership table). Needs a "leave" record in the event log.
         try:
             server = self.realtime.server
             for sid in server.local_sids(CHAT, user_room(user_id)):
