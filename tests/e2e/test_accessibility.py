@@ -138,8 +138,8 @@ async def test_keyboard_only_session(server: ServerProcess) -> None:
         await expect(me.by("chat-title")).to_have_text("Erin", timeout=TIMEOUT_MS)
         await me.shot("keyboard-01-conversation-open")
 
-        # Write and send.
-        await _tab_to(me, "message-input")
+        # The message box has the focus: write and send.
+        await expect(me.by("message-input")).to_be_focused()
         await page.keyboard.type("Typed without a mouse")
         await page.keyboard.press("Enter")
         sent = message_with(me, "Typed without a mouse")

@@ -93,6 +93,8 @@ export function ChatApp({ me }: { me: User }): ReactNode {
   const [now, setNow] = useState(() => Date.now());
   const [maxChars, setMaxChars] = useState(DEFAULT_MAX_CHARS);
   const [listed, setListed] = useState(false);
+  // A conversation just started here: its message box gets the focus (the form that had it is gone).
+  const [startedId, setStartedId] = useState<number | null>(null);
   // Messages the last recovery delivered (for the banner); reset on every drop.
   const [missed, setMissed] = useState<number | null>(null);
   const visible = useDocumentVisible();
@@ -415,6 +417,7 @@ export function ChatApp({ me }: { me: User }): ReactNode {
         ? undefined
         : stateRef.current.conversations.find((c) => !c.title && sameMembers(c, [me.id, ...memberIds]));
       if (existing) {
+        setStartedId(existing.id);
         openConversation(existing.id);
         return;
       }
@@ -422,6 +425,7 @@ export function ChatApp({ me }: { me: User }): ReactNode {
       dispatch({ type: 'conversation', conversation });
       // The server joins live sockets itself; joining again is harmless and covers a socket mid-reconnect.
       client.joinConversation(conversation.id).catch(() => undefined);
+      setStartedId(conversation.id);
       openConversation(conversation.id);
       refreshPresence(memberIds).catch(() => undefined);
     },
@@ -570,6 +574,7 @@ export function ChatApp({ me }: { me: User }): ReactNode {
               now={now}
               maxChars={maxChars}
               connected={isConnected}
+              focusComposer={startedId === active.id}
               onBack={() => {
                 const cid = active.id;
                 navigate(null);

@@ -13,6 +13,8 @@ interface Props {
   now: number;
   maxChars: number;
   connected: boolean;
+  /** Put the focus in the message box on opening (a conversation just started). */
+  focusComposer?: boolean;
   onBack: () => void;
   onSend: (body: string) => void;
   onRetry: (pending: PendingMessage) => void;
@@ -127,9 +129,14 @@ export function ChatPane(props: Props): ReactNode {
   // keyboard and screen-reader users land on the conversation's title, not on <body>.
   const titleRef = useRef<HTMLHeadingElement>(null);
   useEffect(() => {
+    if (props.focusComposer) {
+      document.getElementById(`${ids}-input`)?.focus();
+      return;
+    }
     const active = document.activeElement as HTMLElement | null;
     // Only when the focused element just went out of sight (not on a page load, where focus is on <body>).
     if (active && active !== document.body && active.offsetParent === null) titleRef.current?.focus();
+    // Once per conversation opened.
   }, [cid]);
 
   // Stop "typing" when leaving the conversation.
