@@ -156,6 +156,7 @@ async def test_keyboard_only_session(server: ServerProcess) -> None:
         await me.shot("keyboard-02-search")
         await page.keyboard.press("Escape")
         await expect(me.by("search-panel")).to_have_count(0)
+        await expect(me.by("search-toggle")).to_be_focused()
 
         # Rename through the details panel.
         await _tab_to(me, "settings-toggle")

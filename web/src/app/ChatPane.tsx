@@ -66,6 +66,14 @@ export function ChatPane(props: Props): ReactNode {
   const [loadingOlder, setLoadingOlder] = useState(false);
   const [atBottom, setAtBottom] = useState(true);
   const [panel, setPanel] = useState<Panel>('none');
+  const searchToggle = useRef<HTMLButtonElement>(null);
+  const settingsToggle = useRef<HTMLButtonElement>(null);
+  // Closing a panel (Escape, Close) gives the focus back to the button that opened it.
+  function closePanel(): void {
+    const toggle = panel === 'search' ? searchToggle.current : settingsToggle.current;
+    setPanel('none');
+    toggle?.focus();
+  }
   const [highlight, setHighlight] = useState<{ id: string; at: number } | null>(null);
   // The "new messages" line: where unread began when the conversation was opened; it stays put.
   const [unreadAtOpen] = useState(() => state.unread[cid] ?? 0);
@@ -409,6 +417,7 @@ export function ChatPane(props: Props): ReactNode {
         <div className="pane__actions">
           <button
             type="button"
+            ref={searchToggle}
             aria-expanded={panel === 'search'}
             aria-controls={`${ids}-search`}
             data-testid="search-toggle"
@@ -418,6 +427,7 @@ export function ChatPane(props: Props): ReactNode {
           </button>
           <button
             type="button"
+            ref={settingsToggle}
             aria-expanded={panel === 'settings'}
             aria-controls={`${ids}-settings`}
             data-testid="settings-toggle"
@@ -434,7 +444,7 @@ export function ChatPane(props: Props): ReactNode {
           state={state}
           onSearch={props.onSearch}
           onPick={(id) => void jumpTo(id)}
-          onClose={() => setPanel('none')}
+          onClose={closePanel}
         />
       )}
       {panel === 'settings' && (
@@ -444,7 +454,7 @@ export function ChatPane(props: Props): ReactNode {
           name={name}
           onRename={props.onRename}
           onLeave={props.onLeave}
-          onClose={() => setPanel('none')}
+          onClose={closePanel}
         />
       )}
 
