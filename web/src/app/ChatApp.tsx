@@ -522,12 +522,19 @@ export function ChatApp({ me }: { me: User }): ReactNode {
 
   return (
     <div className="app" data-view={active ? 'chat' : 'list'}>
-      <a className="skip-link" href="#composer" onClick={(e) => {
-        e.preventDefault();
-        document.querySelector<HTMLElement>('[data-testid="message-input"]')?.focus();
-      }}>
-        Skip to message box
-      </a>
+      {active && (
+        <a
+          className="skip-link"
+          href="#composer"
+          onClick={(e) => {
+            // The hash holds the open conversation: focus the box without navigating.
+            e.preventDefault();
+            document.querySelector<HTMLElement>('[data-testid="message-input"]')?.focus();
+          }}
+        >
+          Skip to message box
+        </a>
+      )}
       <header className="topbar">
         <h1 className="topbar__title">Switchboard</h1>
         <ConnectionBanner missed={missed} queued={queued} />
