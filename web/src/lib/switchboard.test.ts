@@ -606,6 +606,29 @@ describe('REST helpers', () => {
     }
   });
 
+  it('builds the extension routes (config, read marks, search, rename, leave)', async () => {
+    const conv = { id: 7, title: 'Team', member_ids: [1, 2], created_at: '2026-01-01T00:00:00Z' };
+    const { client, http } = setup({
+      'GET /api/config': { status: 200, body: { chat: { max_message_chars: 4000, max_title_chars: 200, max_members: 10000 } } },
+      'GET /api/conversations/7/reads': { status: 200, body: { reads: [{ user_id: 2, message_id: '5' }] } },
+      'GET /api/conversations/7/search': { status: 200, body: { messages: [message('3', 'lunch?')] } },
+      'PATCH /api/conversations/7': { status: 200, body: { conversation: conv } },
+      'POST /api/conversations/7/leave': { status: 204 },
+    });
+    expect((await client.getConfig()).max_message_chars).toBe(4000);
+    await client.login({ email: alice.email, password: 'pw' });
+    expect(await client.getReadMarks(7)).toEqual([{ user_id: 2, message_id: '5' }]);
+    expect(await client.searchMessages(7, 'lunch', { before: '9', limit: 5 })).toEqual([message('3', 'lunch?')]);
+    const search = http.calls.at(-1)!.search;
+    expect([search.get('q'), search.get('before'), search.get('limit')]).toEqual(['lunch', '9', '5']);
+    expect(await client.renameConversation(7, 'Team')).toEqual(conv);
+    expect(http.calls.at(-1)!.body).toEqual({ title: 'Team' });
+    await client.renameConversation(7, null);
+    expect(http.calls.at(-1)!.body).toEqual({ title: null });
+    await expect(client.leaveConversation(7)).resolves.toBeUndefined();
+    expect(http.calls.at(-1)!.method).toBe('POST');
+  });
+
   it('a 403 for a non-member is a forbidden error and keeps the session', async () => {
     const { client } = setup({ 'GET /api/conversations/8/messages': { status: 403, body: { detail: 'not a member' } } });
     await client.login({ email: alice.email, password: 'pw' });
