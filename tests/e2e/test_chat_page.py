@@ -114,6 +114,7 @@ async def test_unread_counts_come_from_the_server_and_follow_every_device(
         await alice_page.shot("unread-03-seen-by-after-reload")
         for person in (laptop, phone, fresh, alice_page):
             assert person.page_errors == []
+            assert person.console_errors == []
 
 
 async def test_refused_message_keeps_its_place_and_the_counter_stops_long_ones(
