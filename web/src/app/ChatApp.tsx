@@ -240,7 +240,8 @@ export function ChatApp({ me }: { me: User }): ReactNode {
       setMissed(0);
       reconnectedAt.current = null;
     }
-    if (next === 'recovered') reconnectedAt.current = Date.now();
+    // In the server's time, to compare with created_at even when this device's clock is off.
+    if (next === 'recovered') reconnectedAt.current = Date.now() + client.serverClockOffsetMs;
     if (next === 'connected' && previous === 'reconnecting') {
       // A reconnect that could not recover missed events: reload what may have changed.
       loadConversations().catch(report);

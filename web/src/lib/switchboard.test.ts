@@ -629,6 +629,20 @@ describe('REST helpers', () => {
     expect(http.calls.at(-1)!.method).toBe('POST');
   });
 
+  it('learns the server clock from the Date header of HTTP answers', async () => {
+    const ahead = new Date(Date.now() + 90_000).toUTCString();
+    const fetchWithDate = (async () =>
+      new Response(JSON.stringify({ chat: { max_message_chars: 1, max_title_chars: 1, max_members: 1 } }), {
+        status: 200,
+        headers: { 'Content-Type': 'application/json', Date: ahead },
+      })) as unknown as typeof fetch;
+    const client = createSwitchboard({ baseUrl: 'http://sb.test', fetch: fetchWithDate });
+    expect(client.serverClockOffsetMs).toBe(0);
+    await client.getConfig();
+    expect(client.serverClockOffsetMs).toBeGreaterThan(88_000);
+    expect(client.serverClockOffsetMs).toBeLessThan(91_000);
+  });
+
   it('a 403 for a non-member is a forbidden error and keeps the session', async () => {
     const { client } = setup({ 'GET /api/conversations/8/messages': { status: 403, body: { detail: 'not a member' } } });
     await client.login({ email: alice.email, password: 'pw' });

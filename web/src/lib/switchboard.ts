@@ -212,6 +212,12 @@ export interface SwitchboardClient {
   readonly token: string | null;
   readonly connectionState: ConnectionState;
   readonly isConnected: boolean;
+  /**
+   * Server clock minus this device's clock (ms), learnt from the Date header of
+   * HTTP answers (±0.5 s; 0 before the first). Lets a page compare the server's
+   * `created_at` times with local ones.
+   */
+  readonly serverClockOffsetMs: number;
   readonly chatSocket: ChatSocket | null;
   readonly notifSocket: NotificationsSocket | null;
 
@@ -418,6 +424,15 @@ export function createSwitchboard(options: SwitchboardOptions = {}): Switchboard
 
   // ------------------------------------------------------------ HTTP
 
+  let serverClockOffsetMs = 0;
+
+  function learnServerClock(res: Response): void {
+    // The Date header has whole seconds: +500 ms centres the estimate.
+    const header = typeof res.headers?.get === 'function' ? res.headers.get('date') : null;
+    const server = header ? Date.parse(header) : Number.NaN;
+    if (!Number.isNaN(server)) serverClockOffsetMs = server + 500 - Date.now();
+  }
+
   interface RequestOptions {
     body?: unknown;
     query?: Record<string, string | number | boolean | undefined>;
@@ -447,6 +462,7 @@ export function createSwitchboard(options: SwitchboardOptions = {}): Switchboard
     } catch (err) {
       throw new SwitchboardError('network_error', `${method} ${path} failed: ${String(err)}`, { detail: err });
     }
+    learnServerClock(res);
     const text = res.status === 204 ? '' : await res.text();
     let data: unknown = null;
     if (text) {
@@ -1096,6 +1112,9 @@ export function createSwitchboard(options: SwitchboardOptions = {}): Switchboard
     },
     get connectionState() {
       return connectionState;
+    },
+    get serverClockOffsetMs() {
+      return serverClockOffsetMs;
     },
     get isConnected() {
       return connectionState === 'connected' || connectionState === 'recovered';
