@@ -11,7 +11,7 @@ import socketio
 from tests.support.clients import Account, Recorder, connect
 
 CHAT = "/chat"
-CHAT_EVENTS = ["message:new", "typing", "message:read", "presence"]
+CHAT_EVENTS = ["message:new", "typing", "message:read", "presence", "conversation:updated"]
 MESSAGE_KEYS = {"id", "conversation_id", "sender_id", "body", "created_at", "client_msg_id"}
 
 

@@ -65,3 +65,28 @@ async def test_chat_on_postgres_with_two_processes(
         ).json()["messages"]
     bodies = [m["body"] for m in rest + first]
     assert bodies == [f"race {i}" for i in range(5)] + ["socket on pg", "unread one"]
+
+
+async def test_page_extensions_on_postgres(
+    postgres: PostgresProcess, server_factory: Callable[..., ServerProcess]
+) -> None:
+    srv = server_factory(env={"SWITCHBOARD_DATABASE_URL": postgres.url})
+    alice, bob = await register(srv.url), await register(srv.url)
+    cid = (await create_conversation(srv.url, alice, [bob]))["id"]
+    for body in ["Rendez-vous à l'ÉCOLE", "50% off", "nothing"]:
+        assert (await http_send(srv.url, alice, cid, body)).status_code == 201
+    async with httpx.AsyncClient(base_url=srv.url, headers=bob.bearer) as http:
+        url = f"/api/conversations/{cid}/search"
+        # PostgreSQL's lower() folds beyond ASCII.
+        found = (await http.get(url, params={"q": "école"})).json()["messages"]
+        assert [m["body"] for m in found] == ["Rendez-vous à l'ÉCOLE"]
+        assert [m["body"] for m in (await http.get(url, params={"q": "%"})).json()["messages"]] == [
+            "50% off"
+        ]
+        assert (await http.get(url, params={"q": "a\x00b"})).status_code == 422
+        reads = (await http.get(f"/api/conversations/{cid}/reads")).json()["reads"]
+        assert {r["user_id"]: r["message_id"] for r in reads} == {alice.id: None, bob.id: None}
+        renamed = await http.patch(f"/api/conversations/{cid}", json={"title": "Ami·e·s"})
+        assert renamed.json()["conversation"]["title"] == "Ami·e·s"
+        assert (await http.post(f"/api/conversations/{cid}/leave")).status_code == 204
+        assert (await http.get(url, params={"q": "x"})).status_code == 403

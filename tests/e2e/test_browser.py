@@ -15,6 +15,7 @@ from tests.support.browser import (
     PASSWORD,
     TIMEOUT_MS,
     Person,
+    axe_serious,
     chromium,
     message_with,
     open_person,
@@ -117,10 +118,12 @@ async def test_two_people_chat_in_chromium(server_factory: Callable[..., ServerP
         await expect(_dot(alice, bob.user_id)).to_have_attribute("aria-label", "Bob is online")
         await expect(_dot(bob, alice.user_id)).to_have_attribute("data-online", "true")
         await alice.shot("05-seen-by-bob")
+        assert await axe_serious(alice.page) == []
 
         # Bob types: Alice sees it; he sends: the indicator goes and the message arrives.
         await _typing_shows(bob, alice)
         await alice.shot("06-bob-typing")
+        assert await axe_serious(alice.page) == []
         await bob.by("message-input").fill("Hello Alice! Nice page.")
         await bob.by("message-input").press("Enter")
         await expect(message_with(alice, "Hello Alice! Nice page.")).to_have_attribute(
@@ -166,6 +169,7 @@ async def test_two_people_chat_in_chromium(server_factory: Callable[..., ServerP
         await expect(note).to_contain_text("Deploy finished")
         await expect(note).to_contain_text("Version 1.2.3 is live.")
         await bob.shot("09-bob-notification")
+        assert await axe_serious(bob.page) == []
         await note.get_by_test_id("notif-mark-read").click()
         await expect(note).to_have_attribute("data-read", "true", timeout=TIMEOUT_MS)
         await expect(bob.by("notif-bell-count")).to_have_text("0")
@@ -176,17 +180,21 @@ async def test_two_people_chat_in_chromium(server_factory: Callable[..., ServerP
         await _drop_and_hold(bob)
         await expect(bob.by("connection-state")).to_have_text("reconnecting…", timeout=TIMEOUT_MS)
         await bob.shot("10-bob-reconnecting")
+        assert await axe_serious(bob.page) == []
         missed = "Sent while you were away"
         await send(alice, missed)
         await expect(message_with(bob, missed)).to_have_count(0)
         await _reconnect(bob)
-        await expect(bob.by("connection-state")).to_have_text("recovered", timeout=TIMEOUT_MS)
+        await expect(bob.by("connection-label")).to_have_text(
+            "recovered (1 missed message delivered)", timeout=TIMEOUT_MS
+        )
         await expect(bob.by("connection-state")).to_have_attribute("data-state", "recovered")
         await expect(message_with(bob, missed)).to_have_count(1, timeout=TIMEOUT_MS)
         await expect(message_with(bob, missed)).to_have_attribute(
             "data-sender-id", str(alice.user_id)
         )
         await bob.shot("11-bob-recovered")
+        assert await axe_serious(bob.page) == []
 
         # Markup in a message is text on both pages: nothing runs, no element is made.
         await send(alice, XSS)
@@ -249,6 +257,7 @@ async def test_phone_width_login_and_chat(server: ServerProcess) -> None:
             assert r.status_code in (200, 201), r.text
         await expect(message_with(carol, "Got it, Carol!")).to_have_count(1, timeout=TIMEOUT_MS)
         await carol.shot("phone-03-chat")
+        assert await axe_serious(carol.page) == []
 
         await carol.by("back-button").click()
         item = carol.page.locator(
@@ -257,6 +266,7 @@ async def test_phone_width_login_and_chat(server: ServerProcess) -> None:
         await expect(item).to_be_visible()
         await expect(carol.by("chat-pane")).not_to_be_visible()
         await carol.shot("phone-04-back-to-list")
+        assert await axe_serious(carol.page) == []
 
         # Log out, then back in through the login form (a wrong password first).
         await carol.by("logout-button").click()

@@ -28,6 +28,9 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 ARTIFACTS = REPO / "test-artifacts" / "e2e"
+# axe-core from the web package's devDependencies (`make web-deps`), injected into pages.
+AXE_JS = REPO / "web" / "node_modules" / "axe-core" / "axe.min.js"
+PHONE = (375, 740)
 # The machine is shared and slow: every wait is generous, and only waits (never sleeps).
 TIMEOUT_MS = 30_000
 PASSWORD = "correct horse battery"
@@ -58,6 +61,8 @@ class Person:
     email: str = ""
     user_id: int = 0
     page_errors: list[str] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
 
     def by(self, testid: str) -> Locator:
         return self.page.get_by_test_id(testid)
@@ -71,6 +76,16 @@ class Person:
         return path
 
 
+async def shot_both(person: Person, step: str) -> None:
+    """Screenshots of the page as it is, at its own width and at phone width."""
+    await person.shot(step)
+    size = person.page.viewport_size
+    await person.page.set_viewport_size({"width": PHONE[0], "height": PHONE[1]})
+    await person.shot(f"phone-{step}")
+    if size is not None:
+        await person.page.set_viewport_size(size)
+
+
 async def open_person(
     browser: Browser, base_url: str, name: str, viewport: tuple[int, int] = (1100, 760)
 ) -> Person:
@@ -82,8 +97,47 @@ async def open_person(
     page = await context.new_page()
     person = Person(name=name, context=context, page=page)
     page.on("pageerror", lambda err: person.page_errors.append(str(err)))
+    page.on(
+        "console",
+        lambda msg: person.console_errors.append(msg.text) if msg.type == "error" else None,
+    )
+    page.on("request", lambda req: person.requests.append(f"{req.method} {req.url}"))
     await page.goto("/")
     return person
+
+
+async def login_through_page(person: Person, email: str, password: str) -> int:
+    """Fill the page's "Log in" form; returns the user's id once connected."""
+    person.email = email
+    await person.by("auth-mode-login").click()
+    await person.by("email-input").fill(email)
+    await person.by("password-input").fill(password)
+    await person.by("auth-submit").click()
+    me = person.by("current-user")
+    await expect(me).to_be_visible(timeout=TIMEOUT_MS)
+    await expect(person.by("connection-label")).to_have_text("connected", timeout=TIMEOUT_MS)
+    person.user_id = int(await me.get_attribute("data-user-id") or "0")
+    return person.user_id
+
+
+def conversation_item(person: Person, cid: int) -> Locator:
+    return person.page.locator(f'[data-testid="conversation-item"][data-conversation-id="{cid}"]')
+
+
+async def axe_serious(page: Page) -> list[str]:
+    """axe-core's serious and critical violations on the page as it is now, one line each."""
+    if not await page.evaluate("() => typeof window.axe !== 'undefined'"):
+        await page.add_script_tag(path=str(AXE_JS))
+    result = await page.evaluate(
+        """async () => {
+            const r = await window.axe.run(document, {resultTypes: ['violations']});
+            return r.violations
+              .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+              .map((v) => `${v.impact} ${v.id}: ${v.help} — ` +
+                   v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | '));
+        }"""
+    )
+    return [str(line) for line in result]
 
 
 async def register_through_page(person: Person) -> int:

@@ -23,6 +23,8 @@ MAX_CLIENT_MSG_ID_CHARS = 100
 MAX_PUBLIC_ID_CHARS = 32
 DEFAULT_PAGE = 50
 MAX_PAGE = 100
+MAX_SEARCH_CHARS = 200
+DEFAULT_SEARCH_PAGE = 20
 
 
 def _storable(value: str) -> str:
@@ -84,6 +86,11 @@ class SendMessageIn(_Payload):
     client_msg_id: ClientMsgId | None = None
 
 
+class RenameConversationIn(_Payload):
+    # Required (null clears the title), so that `{}` is refused rather than taken as "clear".
+    title: Annotated[Text, Field(max_length=MAX_TITLE_CHARS)] | None
+
+
 # -- objects sent back ------------------------------------------------------------------
 
 
@@ -124,3 +131,26 @@ class MessageResponse(BaseModel):
 
 class MessagesResponse(BaseModel):
     messages: list[MessageOut]
+
+
+class ReadMarkOut(BaseModel):
+    """A member's last read message in a conversation (null: has read nothing yet)."""
+
+    user_id: int
+    message_id: str | None
+
+
+class ReadMarksResponse(BaseModel):
+    reads: list[ReadMarkOut]
+
+
+class ChatConfigOut(BaseModel):
+    """Limits a client needs before it sends (the server enforces them anyway)."""
+
+    max_message_chars: int
+    max_title_chars: int
+    max_members: int
+
+
+class ChatConfigResponse(BaseModel):
+    chat: ChatConfigOut

@@ -16,7 +16,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, and_, func, or_, select, update
+from sqlalchemy import CursorResult, and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,6 +27,7 @@ from switchboard.chat.schemas import (
     ConversationOut,
     ConversationSummaryOut,
     MessageOut,
+    ReadMarkOut,
 )
 from switchboard.chat.writer import MessageWriter
 from switchboard.config import Settings
@@ -48,7 +49,7 @@ from switchboard.storage.models import (
     parse_id,
     utcnow,
 )
-from switchboard.types import CHAT, Room, Sid, UserId, conversation_room
+from switchboard.types import CHAT, Room, Sid, UserId, conversation_room, user_room
 
 log = logging.getLogger("switchboard.chat")
 
@@ -216,6 +217,87 @@ class ChatService:
             for c in conversations
         ]
 
+    async def rename_conversation(
+        self, user_id: UserId, conversation_id: int, title: str | None
+    ) -> ConversationOut:
+        """Set (or clear, with None or blanks) the title; the room gets `conversation:updated`."""
+        title = (title or "").strip() or None
+        async with self.db.session() as session:
+            await self._require_member(session, user_id, conversation_id)
+            conv = await session.get(Conversation, conversation_id)
+            if conv is None:  # deleted between the two statements
+                raise NotFoundError("conversation not found")
+            conv.title = title
+            await session.commit()
+            out = _conversation_out(conv, await self._member_ids(session, conversation_id))
+        await self._emit(
+            conversation_room(conversation_id), "conversation:updated", out.model_dump(mode="json")
+        )
+        return out
+
+    async def leave_conversation(self, user_id: UserId, conversation_id: int) -> None:
+        """Remove the caller from the conversation.
+
+        The remaining members' room gets `conversation:updated` (the new member
+        list) and the leaver's own sockets get it too, so that their other tabs
+        drop the conversation.
+        """
+        async with self.db.session() as session:
+            await self._require_member(session, user_id, conversation_id)
+            await session.execute(
+                delete(ConversationMember).where(
+                    ConversationMember.conversation_id == conversation_id,
+                    ConversationMember.user_id == user_id,
+                )
+            )
+            await session.commit()
+            conv = await session.get(Conversation, conversation_id)
+            members = await self._member_ids(session, conversation_id)
+        if conv is None:
+            return
+        out = _conversation_out(conv, members).model_dump(mode="json")
+        room = conversation_room(conversation_id)
+        # Tell the leaver's sockets while they are still in the room, then take them out.
+        await self._emit([room, user_room(user_id)], "conversation:updated", out)
+        self._leave_local_sockets(user_id, room)
+
+    def _leave_local_sockets(self, user_id: UserId, room: Room) -> None:
+        # The realtime layer has no "leave" log entry yet (only "join"): this takes
+        # the leaver's connected sockets on this node out of the room. Sockets on
+        # other nodes, and a session saved before the leave and recovered after
+        # it, keep the room until a reconnect that is not a recovery (rooms then
+        # come from the membership table). Needs a "leave" record in the event log.
+        try:
+            server = self.realtime.server
+            for sid in server.local_sids(CHAT, user_room(user_id)):
+                server.sio.manager.basic_leave_room(sid, CHAT, room)
+        except Exception:
+            log.exception("could not take sockets out of a left conversation")
+
+    @staticmethod
+    async def _member_ids(session: AsyncSession, conversation_id: int) -> list[int]:
+        rows = await session.scalars(
+            select(ConversationMember.user_id)
+            .where(ConversationMember.conversation_id == conversation_id)
+            .order_by(ConversationMember.user_id)
+        )
+        return list(rows)
+
+    async def read_marks(self, user_id: UserId, conversation_id: int) -> list[ReadMarkOut]:
+        """Every member's last read message (members only), for "Seen by" after a reload."""
+        cm = ConversationMember
+        async with self.db.session() as session:
+            await self._require_member(session, user_id, conversation_id)
+            rows = await session.execute(
+                select(cm.user_id, cm.last_read_message_id)
+                .where(cm.conversation_id == conversation_id)
+                .order_by(cm.user_id)
+            )
+            return [
+                ReadMarkOut(user_id=uid, message_id=None if mid is None else format_id(mid))
+                for uid, mid in rows
+            ]
+
     async def require_member(self, user_id: UserId, conversation_id: int) -> None:
         """Raise NotFoundError (no such conversation) or ForbiddenError (not a member)."""
         async with self.db.session() as session:
@@ -283,6 +365,37 @@ class ChatService:
             await self._require_member(session, user_id, conversation_id)
             rows = list(await session.scalars(stmt))
         rows.reverse()
+        return [message_out(m) for m in rows]
+
+    async def search(
+        self, user_id: UserId, conversation_id: int, query: str, before: str | None, limit: int
+    ) -> list[MessageOut]:
+        """Messages whose body contains `query` (case-insensitive), newest first.
+
+        Older pages: pass the last (oldest) id of a page as `before`. A substring
+        scan of one conversation; case folding is the database's `lower()` (ASCII
+        only on SQLite).
+        """
+        needle = query.strip().lower()
+        if not needle:
+            raise InvalidPayloadError("q: must not be empty")
+        if "\x00" in needle:  # PostgreSQL refuses NUL in text: bad input, not a 500
+            raise InvalidPayloadError("q: must not contain NUL characters")
+        before_id = None if before is None else _message_id(before, "before")
+        stmt = (
+            select(Message)
+            .where(
+                Message.conversation_id == conversation_id,
+                func.lower(Message.body).contains(needle, autoescape=True),
+            )
+            .order_by(Message.id.desc())
+            .limit(limit)
+        )
+        if before_id is not None:
+            stmt = stmt.where(Message.id < before_id)
+        async with self.db.session() as session:
+            await self._require_member(session, user_id, conversation_id)
+            rows = list(await session.scalars(stmt))
         return [message_out(m) for m in rows]
 
     # -- read receipts, typing, presence ----------------------------------------------

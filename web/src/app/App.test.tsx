@@ -60,12 +60,21 @@ async function click(el: Element | null): Promise<void> {
 beforeEach(async () => {
   resetManagers();
   localStorage.clear();
+  sessionStorage.clear();
   http = mockFetch({
     'GET /api/auth/me': { status: 401, body: { detail: 'missing_token' } },
     'POST /api/auth/login': { status: 200, body: { user: alice, token: tokenFor(alice.id) } },
     'POST /api/auth/logout': { status: 204 },
     'GET /api/users': { status: 200, body: { users: [alice, bob] } },
-    'GET /api/conversations': { status: 200, body: { conversations: [conv] } },
+    'GET /api/conversations': {
+      status: 200,
+      body: { conversations: [{ ...conv, unread_count: 1, last_message: message('2', 1, 'hi Bob') }] },
+    },
+    'GET /api/config': { status: 200, body: { chat: { max_message_chars: 50, max_title_chars: 200, max_members: 10000 } } },
+    'GET /api/conversations/7/reads': {
+      status: 200,
+      body: { reads: [{ user_id: 1, message_id: null }, { user_id: 2, message_id: '2' }] },
+    },
     'GET /api/conversations/7/messages': {
       status: 200,
       body: { messages: [message('1', 2, 'hello Alice'), message('2', 1, 'hi Bob')] },
@@ -114,11 +123,15 @@ async function logIn(): Promise<FakeManager> {
 describe('demo page', () => {
   it('shows the login form, then the conversation list with unread counts and online dots', async () => {
     expect($('auth-form')).not.toBeNull();
-    expect($('connection-state')!.textContent).toBe('disconnected');
+    // Nobody is connected before logging in: no connection banner on the login form.
+    expect($('connection-state')).toBeNull();
     await logIn();
 
     expect($('current-user')!.textContent).toBe('Alice');
     expect($('connection-state')!.textContent).toBe('connected');
+    // The unread count is the server's, and the preview says who wrote last.
+    expect($('conversation-preview')!.textContent).toBe('You: hi Bob');
+    expect(document.title).toBe('(1) Switchboard');
     expect($('connection-state')!.getAttribute('role')).toBe('status');
     const items = $$('conversation-item');
     expect(items).toHaveLength(1);
@@ -194,11 +207,30 @@ describe('demo page', () => {
     expect($$('message').at(-1)!.dataset.pending).toBeUndefined();
   });
 
-  it('shows a refused send with the server error and a retry button', async () => {
+  it('stops an over-long message before sending, with the server\'s limit', async () => {
+    const m = await logIn();
+    await click($('conversation-item'));
+    await act(async () => {
+      type($('message-input') as HTMLTextAreaElement, 'x'.repeat(51));
+    });
+    expect($('char-counter')!.textContent).toBe('1 character too long (limit 50)');
+    expect(($('send-button') as HTMLButtonElement).disabled).toBe(true);
+    await act(async () => {
+      ($('send-button') as HTMLButtonElement).form!.requestSubmit();
+    });
+    expect(m.chat.pending('message:send')).toHaveLength(0);
+    await act(async () => {
+      type($('message-input') as HTMLTextAreaElement, 'x'.repeat(45));
+    });
+    expect($('char-counter')!.textContent).toBe('45 / 50');
+    expect(($('send-button') as HTMLButtonElement).disabled).toBe(false);
+  });
+
+  it('shows a refused send in its place, with Edit but no Retry for a final error', async () => {
     const m = await logIn();
     await click($('conversation-item'));
     m.chat.responder = (event) =>
-      event === 'message:send' ? { ok: false, error: { code: 'too_large', message: 'message too long' } } : undefined;
+      event === 'message:send' ? { ok: false, error: { code: 'too_large', message: 'body: longer than 40 characters' } } : undefined;
     await act(async () => {
       type($('message-input') as HTMLTextAreaElement, 'x'.repeat(10));
     });
@@ -206,8 +238,69 @@ describe('demo page', () => {
       ($('send-button') as HTMLButtonElement).click();
     });
     await flush();
-    expect($$('message').at(-1)!.textContent).toContain('Not sent: message too long');
-    expect($('retry-send')).not.toBeNull();
+    expect($('send-error')!.textContent).toContain('Not sent: longer than 40 characters');
+    expect($('retry-send')).toBeNull();
+    expect($('edit-failed')).not.toBeNull();
+    // A newer message goes after the refused one, not before it.
+    await act(async () => {
+      m.chat.serverEmit('message:new', message('3', 2, 'newer'), 'offset-3');
+    });
+    const order = $$('message').map((el) => el.querySelector('[data-testid="message-body"]')!.textContent);
+    expect(order).toEqual(['hello Alice', 'hi Bob', 'x'.repeat(10), 'newer']);
+    await click($('edit-failed'));
+    expect(($('message-input') as HTMLTextAreaElement).value).toBe('x'.repeat(10));
+    expect($('send-error')).toBeNull();
+  });
+
+  it('queues messages written offline and sends them once, in order, when back', async () => {
+    const m = await logIn();
+    await click($('conversation-item'));
+    await act(async () => {
+      m.chat.transportDrop();
+      m.notifications.transportDrop();
+    });
+    for (const body of ['first', 'second']) {
+      await act(async () => {
+        type($('message-input') as HTMLTextAreaElement, body);
+      });
+      await act(async () => {
+        ($('send-button') as HTMLButtonElement).click();
+      });
+    }
+    await flush();
+    expect(m.chat.pending('message:send')).toHaveLength(0);
+    expect($$('send-status').map((el) => el.textContent)).toEqual(['Waiting for connection…', 'Waiting for connection…']);
+    expect($('outbox-count')!.textContent).toContain('2 messages waiting to send');
+    await act(async () => {
+      m.chat.serverConnect({ recovered: true });
+      m.notifications.serverConnect({ recovered: true });
+    });
+    await flush();
+    // One at a time: the second waits for the first's ack.
+    const first = m.chat.pending('message:send');
+    expect(first.map((p) => (p.payload as { body: string }).body)).toEqual(['first']);
+    const firstId = (first[0]!.payload as { client_msg_id: string }).client_msg_id;
+    // The broadcast may beat the ack: the queue must still move on once the ack comes.
+    const stored = message('10', 1, 'first', { client_msg_id: firstId });
+    await act(async () => {
+      m.chat.serverEmit('message:new', stored, 'offset-10');
+    });
+    await flush();
+    expect(m.chat.pending('message:send')).toHaveLength(1);
+    await act(async () => {
+      m.chat.reply('message:send', { ok: true, message: stored });
+    });
+    await flush();
+    const second = m.chat.pending('message:send');
+    expect(second.map((p) => (p.payload as { body: string }).body)).toEqual(['second']);
+    const secondId = (second[0]!.payload as { client_msg_id: string }).client_msg_id;
+    expect(secondId).not.toBe(firstId);
+    await act(async () => {
+      m.chat.reply('message:send', { ok: true, message: message('11', 1, 'second', { client_msg_id: secondId }) });
+    });
+    await flush();
+    expect($$('message').map((el) => el.dataset.messageId)).toEqual(['1', '2', '10', '11']);
+    expect($('outbox-count')).toBeNull();
   });
 
   it('counts notifications on the bell and marks them all read', async () => {
@@ -241,7 +334,11 @@ describe('demo page', () => {
       m.chat.serverConnect({ recovered: true });
       m.notifications.serverConnect({ recovered: true });
     });
-    expect($('connection-state')!.textContent).toBe('recovered');
+    expect($('connection-label')!.textContent).toBe('recovered (nothing missed)');
+    await act(async () => {
+      m.chat.serverEmit('message:new', message('5', 2, 'while you were away'), 'offset-5');
+    });
+    expect($('connection-label')!.textContent).toBe('recovered (1 missed message delivered)');
   });
 
   it('logging out disconnects both sockets and returns to the login form', async () => {

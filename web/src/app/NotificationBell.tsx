@@ -1,20 +1,23 @@
 import { useId, useState } from 'react';
 import type { ReactNode } from 'react';
 import type { Notification } from '../lib';
+import { dayLabel, fullLabel, timeLabel } from './format';
 
 interface Props {
   notifications: Notification[];
   unread: number;
+  /** Shown at the top of the panel (the desktop-alerts switch). */
+  children?: ReactNode;
   onMarkRead: (id: string) => void;
   onMarkAllRead: () => void;
 }
 
 function when(iso: string): string {
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? '' : d.toLocaleString();
+  const day = dayLabel(iso);
+  return day ? `${day}, ${timeLabel(iso)}` : '';
 }
 
-export function NotificationBell({ notifications, unread, onMarkRead, onMarkAllRead }: Props): ReactNode {
+export function NotificationBell({ notifications, unread, onMarkRead, onMarkAllRead, children }: Props): ReactNode {
   const [open, setOpen] = useState(false);
   const panelId = useId();
   return (
@@ -49,6 +52,7 @@ export function NotificationBell({ notifications, unread, onMarkRead, onMarkAllR
               Mark all read
             </button>
           </div>
+          {children}
           {notifications.length === 0 ? (
             <p className="muted">No notifications.</p>
           ) : (
@@ -64,7 +68,9 @@ export function NotificationBell({ notifications, unread, onMarkRead, onMarkAllR
                   <p className="notification__title">{n.title}</p>
                   {n.body && <p className="notification__body">{n.body}</p>}
                   <p className="notification__meta">
-                    <time dateTime={n.created_at}>{when(n.created_at)}</time>
+                    <time dateTime={n.created_at} title={fullLabel(n.created_at)}>
+                      {when(n.created_at)}
+                    </time>
                     {!n.read_at && (
                       <button type="button" data-testid="notif-mark-read" onClick={() => onMarkRead(n.id)}>
                         Mark read

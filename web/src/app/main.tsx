@@ -4,6 +4,7 @@ import { createSwitchboard } from '../lib';
 import type { SwitchboardClient } from '../lib';
 import { SocketProvider } from '../lib/react';
 import { App } from './App';
+import { hadSession } from './sessionHint';
 import './styles.css';
 
 declare global {
@@ -22,7 +23,7 @@ if (!container) throw new Error('#root missing from index.html');
 
 createRoot(container).render(
   <StrictMode>
-    <SocketProvider client={client}>
+    <SocketProvider client={client} restoreSession={hadSession()}>
       <App />
     </SocketProvider>
   </StrictMode>,

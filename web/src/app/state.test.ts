@@ -3,16 +3,21 @@ import type { Message, Notification } from '../lib';
 import {
   compareIds,
   conversationName,
+  firstUnreadId,
   initialState,
-  loadLastRead,
+  isRetryable,
+  loadOutbox,
+  saveOutbox,
+  previewText,
   readReceipt,
   reducer,
-  saveLastRead,
+  timeline,
+  totalUnread,
   TYPING_TTL_MS,
   typingUsers,
   unreadCount,
 } from './state';
-import type { ChatState } from './state';
+import type { ChatState, PendingMessage } from './state';
 
 const ME = 1;
 
@@ -26,6 +31,24 @@ function msg(id: string, sender: number, extra: Partial<Message> = {}): Message 
     client_msg_id: null,
     ...extra,
   };
+}
+
+function pending(clientMsgId: string, afterId: string | null, seq: number, extra: Partial<PendingMessage> = {}): PendingMessage {
+  return {
+    conversation_id: 7,
+    client_msg_id: clientMsgId,
+    body: clientMsgId,
+    status: 'queued',
+    error: null,
+    retryable: true,
+    afterId,
+    seq,
+    ...extra,
+  };
+}
+
+function order(s: ChatState): string[] {
+  return timeline(s, 7).map((i) => (i.kind === 'message' ? i.message.id : `p:${i.pending.client_msg_id}`));
 }
 
 function withConversation(): ChatState {
@@ -58,52 +81,184 @@ describe('messages', () => {
 
   it('a confirmed message replaces its pending copy by client_msg_id', () => {
     let s = withConversation();
-    s = reducer(s, { type: 'pending', pending: { conversation_id: 7, client_msg_id: 'c1', body: 'hi', error: null } });
+    s = reducer(s, { type: 'pending', pending: pending('c1', null, 1) });
     expect(s.pending).toHaveLength(1);
     s = reducer(s, { type: 'message', message: msg('12', ME, { client_msg_id: 'c1' }) });
     expect(s.pending).toHaveLength(0);
   });
 });
 
-describe('unread counts', () => {
-  it('counts messages from others after my last read one', () => {
+describe('timeline', () => {
+  it('keeps a refused message where it was written, before newer messages', () => {
     let s = withConversation();
-    s = reducer(s, { type: 'history', conversationId: 7, messages: [msg('1', 2), msg('2', 2), msg('3', ME), msg('4', 2)], older: false, hasMore: false });
-    expect(unreadCount(s, 7)).toEqual({ count: 3, capped: false });
-    s = reducer(s, { type: 'markedRead', conversationId: 7, messageId: '2' });
-    expect(unreadCount(s, 7).count).toBe(1);
-    // Sending a message marks everything before it as read.
-    s = reducer(s, { type: 'message', message: msg('5', ME) });
-    expect(unreadCount(s, 7).count).toBe(0);
-    s = reducer(s, { type: 'message', message: msg('6', 2) });
-    expect(unreadCount(s, 7).count).toBe(1);
+    s = reducer(s, { type: 'history', conversationId: 7, messages: [msg('1', 2), msg('2', ME)], older: false, hasMore: false });
+    s = reducer(s, { type: 'pending', pending: pending('big', '2', 1) });
+    s = reducer(s, { type: 'pendingStatus', clientMsgId: 'big', status: 'failed', error: 'too long', retryable: false });
+    s = reducer(s, { type: 'message', message: msg('3', 2) });
+    s = reducer(s, { type: 'pending', pending: pending('next', '3', 2) });
+    s = reducer(s, { type: 'message', message: msg('4', ME, { client_msg_id: 'next' }) });
+    expect(order(s)).toEqual(['1', '2', 'p:big', '3', '4']);
+    expect(s.pending[0]).toMatchObject({ status: 'failed', retryable: false, error: 'too long' });
   });
 
-  it('is capped when older unread messages are not loaded', () => {
+  it('keeps queued messages in writing order as earlier ones are stored', () => {
     let s = withConversation();
-    s = reducer(s, { type: 'history', conversationId: 7, messages: [msg('50', 2), msg('51', 2)], older: false, hasMore: true });
-    expect(unreadCount(s, 7)).toEqual({ count: 2, capped: true });
+    s = reducer(s, { type: 'history', conversationId: 7, messages: [msg('1', 2)], older: false, hasMore: false });
+    s = reducer(s, { type: 'pending', pending: pending('a', '1', 1) });
+    s = reducer(s, { type: 'pending', pending: pending('b', '1', 2) });
+    expect(order(s)).toEqual(['1', 'p:a', 'p:b']);
+    s = reducer(s, { type: 'message', message: msg('5', ME, { client_msg_id: 'a' }) });
+    expect(order(s)).toEqual(['1', '5', 'p:b']);
+  });
+
+  it('puts messages written into an empty conversation first', () => {
+    let s = withConversation();
+    s = reducer(s, { type: 'history', conversationId: 7, messages: [], older: false, hasMore: false });
+    s = reducer(s, { type: 'pending', pending: pending('a', null, 1) });
+    s = reducer(s, { type: 'message', message: msg('2', 2) });
+    expect(order(s)).toEqual(['p:a', '2']);
+  });
+
+  it('offers a retry only for errors a retry can fix', () => {
+    for (const code of ['network_error', 'timeout', 'disconnected', 'not_connected', 'rate_limited', 'internal']) {
+      expect(isRetryable(code)).toBe(true);
+    }
+    for (const code of ['too_large', 'invalid_payload', 'forbidden', 'not_found', 'unauthorized']) {
+      expect(isRetryable(code)).toBe(false);
+    }
+  });
+});
+
+describe('unread counts', () => {
+  const summary = (unread: number, last: ReturnType<typeof msg> | null) => ({
+    id: 7,
+    title: null,
+    member_ids: [1, 2],
+    created_at: 'x',
+    unread_count: unread,
+    last_message: last,
+  });
+
+  it('come from the server, then follow live messages and my read marks', () => {
+    let s = reducer(initialState(ME), { type: 'conversations', conversations: [summary(3, msg('4', 2))] });
+    expect(unreadCount(s, 7)).toBe(3);
+    expect(totalUnread(s)).toBe(3);
+    expect(s.conversations[0]).toEqual({ id: 7, title: null, member_ids: [1, 2], created_at: 'x' });
+    s = reducer(s, { type: 'message', message: msg('5', 2) });
+    expect(unreadCount(s, 7)).toBe(4);
+    // The same message again (a recovery replay, a history page) is not counted twice.
+    s = reducer(s, { type: 'message', message: msg('5', 2) });
+    expect(unreadCount(s, 7)).toBe(4);
+    // My own messages never count.
+    s = reducer(s, { type: 'message', message: msg('6', ME) });
+    expect(unreadCount(s, 7)).toBe(4);
+    // Read everything in another tab: the newest message is read, so nothing is unread.
+    s = reducer(s, { type: 'read', conversationId: 7, userId: ME, messageId: '6' });
+    expect(unreadCount(s, 7)).toBe(0);
+    s = reducer(s, { type: 'message', message: msg('7', 2) });
+    expect(unreadCount(s, 7)).toBe(1);
+  });
+
+  it('count loaded messages after a partial read, and admit when they cannot', () => {
+    let s = reducer(initialState(ME), { type: 'conversations', conversations: [summary(3, msg('4', 2))] });
+    s = reducer(s, { type: 'history', conversationId: 7, messages: [msg('2', 2), msg('3', 2), msg('4', 2)], older: false, hasMore: true });
+    s = reducer(s, { type: 'markedRead', conversationId: 7, messageId: '3' });
+    expect(unreadCount(s, 7)).toBe(1);
+    // A mark older than the loaded page: the page cannot count, the count stays until the server tells.
+    let t = reducer(initialState(ME), { type: 'conversations', conversations: [summary(3, msg('4', 2))] });
+    t = reducer(t, { type: 'history', conversationId: 7, messages: [msg('3', 2), msg('4', 2)], older: false, hasMore: true });
+    t = reducer(t, { type: 'markedRead', conversationId: 7, messageId: '1' });
+    expect(unreadCount(t, 7)).toBe(3);
   });
 
   it('my read mark from another tab (message:read with my id) counts', () => {
     let s = withConversation();
     s = reducer(s, { type: 'history', conversationId: 7, messages: [msg('1', 2)], older: false, hasMore: false });
     s = reducer(s, { type: 'read', conversationId: 7, userId: ME, messageId: '1' });
-    expect(unreadCount(s, 7).count).toBe(0);
+    expect(unreadCount(s, 7)).toBe(0);
     expect(readReceipt(s, 7)).toBeNull();
   });
 
-  it('persists read marks per user', () => {
+  it('finds where the "new messages" line goes', () => {
+    const list = [msg('1', 2), msg('2', ME), msg('3', 2), msg('4', ME), msg('5', 2)];
+    expect(firstUnreadId(list, ME, 0)).toBeNull();
+    expect(firstUnreadId(list, ME, 1)).toBe('5');
+    expect(firstUnreadId(list, ME, 2)).toBe('3');
+    // More unread than loaded: the line goes at the oldest loaded one.
+    expect(firstUnreadId(list, ME, 9)).toBe('1');
+  });
+
+  it('previews my own last message with "You:"', () => {
+    let s = reducer(initialState(ME), { type: 'conversations', conversations: [summary(0, msg('4', ME, { body: 'see you' }))] });
+    expect(previewText(s, 7)).toBe('You: see you');
+    s = reducer(s, { type: 'message', message: msg('5', 2, { body: 'bye' }) });
+    expect(previewText(s, 7)).toBe('bye');
+    s = reducer(s, { type: 'pending', pending: pending('later', '5', 1, { body: 'typed offline' }) });
+    expect(previewText(s, 7)).toBe('You: typed offline (waiting)');
+    s = reducer(s, { type: 'message', message: msg('6', 2, { body: 'newer than that' }) });
+    expect(previewText(s, 7)).toBe('newer than that');
+  });
+
+  it('members\' read marks from the server fill "Seen by" and my own mark', () => {
+    let s = withConversation();
+    s = reducer(s, { type: 'history', conversationId: 7, messages: [msg('1', ME), msg('2', 2)], older: false, hasMore: false });
+    s = reducer(s, {
+      type: 'reads',
+      conversationId: 7,
+      reads: [
+        { user_id: ME, message_id: '2' },
+        { user_id: 2, message_id: '1' },
+        { user_id: 3, message_id: null },
+      ],
+    });
+    expect(s.lastRead[7]).toBe('2');
+    expect(readReceipt(s, 7)).toEqual({ messageId: '1', readers: [2] });
+  });
+});
+
+describe('outbox across reloads', () => {
+  it('keeps one tab\'s unsent messages per user; one in flight goes back in the queue', () => {
     const store = new Map<string, string>();
     const storage = {
       getItem: (k: string) => store.get(k) ?? null,
       setItem: (k: string, v: string) => void store.set(k, v),
+      removeItem: (k: string) => void store.delete(k),
     } as unknown as Storage;
-    saveLastRead(ME, { 7: '12' }, storage);
-    expect(loadLastRead(ME, storage)).toEqual({ 7: '12' });
-    expect(loadLastRead(2, storage)).toEqual({});
-    store.set('switchboard:last-read:3', 'not json');
-    expect(loadLastRead(3, storage)).toEqual({});
+    saveOutbox(ME, [pending('a', '1', 1, { status: 'sending' }), pending('b', '1', 2, { status: 'failed', retryable: false, error: 'too long' })], storage);
+    expect(loadOutbox(ME, storage).map((p) => [p.client_msg_id, p.status, p.retryable])).toEqual([
+      ['a', 'queued', true],
+      ['b', 'failed', false],
+    ]);
+    expect(loadOutbox(2, storage)).toEqual([]);
+    saveOutbox(ME, [], storage);
+    expect(store.size).toBe(0);
+    store.set('switchboard:outbox:1', '{"not": "a list"}');
+    expect(loadOutbox(ME, storage)).toEqual([]);
+    store.set('switchboard:outbox:1', JSON.stringify([{ client_msg_id: 'x' }, 'junk']));
+    expect(loadOutbox(ME, storage)).toEqual([]);
+  });
+});
+
+describe('presence', () => {
+  it('forgets who is online when the connection drops, until asked again', () => {
+    let s = reducer(initialState(ME), { type: 'presenceMap', online: { '2': true, '3': false } });
+    expect(s.online).toEqual({ 2: true, 3: false });
+    s = reducer(s, { type: 'presenceUnknown' });
+    expect(s.online).toEqual({});
+    s = reducer(s, { type: 'presence', userId: 2, online: true });
+    expect(s.online).toEqual({ 2: true });
+  });
+});
+
+describe('conversations', () => {
+  it('a rename replaces the conversation; losing my membership removes it and its outbox', () => {
+    let s = withConversation();
+    s = reducer(s, { type: 'pending', pending: pending('a', null, 1) });
+    s = reducer(s, { type: 'conversation', conversation: { id: 7, title: 'Team', member_ids: [1, 2], created_at: 'x' } });
+    expect(s.conversations.map((c) => c.title)).toEqual(['Team']);
+    s = reducer(s, { type: 'conversation', conversation: { id: 7, title: 'Team', member_ids: [2], created_at: 'x' } });
+    expect(s.conversations).toEqual([]);
+    expect(s.pending).toEqual([]);
   });
 });
 

@@ -3,13 +3,23 @@
  * counts, read receipts, typing expiry) are plain functions that unit tests
  * can check without a browser.
  */
-import type { Conversation, Message, Notification, OnlineMap, User } from '../lib';
+import type { Conversation, ConversationSummary, Message, Notification, OnlineMap, ReadMark, User } from '../lib';
+
+/** Where a message written on this page stands: waiting for a connection, on its way, or refused. */
+export type OutboxStatus = 'queued' | 'sending' | 'failed';
 
 export interface PendingMessage {
   conversation_id: number;
   client_msg_id: string;
   body: string;
+  status: OutboxStatus;
   error: string | null;
+  /** False when sending it again cannot help (too long, not a member any more, ...). */
+  retryable: boolean;
+  /** The newest message id of the conversation when it was written: it is shown right after it. */
+  afterId: string | null;
+  /** Order of writing across conversations: the outbox sends in this order. */
+  seq: number;
 }
 
 export interface ConversationMessages {
@@ -26,8 +36,12 @@ export interface ChatState {
   conversations: Conversation[];
   messages: Record<number, ConversationMessages>;
   pending: PendingMessage[];
-  /** My own last read message per conversation. */
+  /** My own last read message per conversation (as far as this page knows). */
   lastRead: Record<number, string>;
+  /** Unread messages per conversation: the server's count, kept up to date by live events. */
+  unread: Record<number, number>;
+  /** The newest message per conversation (from the list, then from live events). */
+  lastMessage: Record<number, Message>;
   /** Other members' last read message per conversation: readBy[cid][userId] = messageId. */
   readBy: Record<number, Record<number, string>>;
   /** typing[cid][userId] = time (ms) when the indicator lapses without news. */
@@ -65,14 +79,16 @@ export function mergeMessages(existing: Message[], incoming: Message[]): Message
   return [...byId.values()].sort((x, y) => compareIds(x.id, y.id));
 }
 
-export function initialState(me: number, lastRead: Record<number, string> = {}): ChatState {
+export function initialState(me: number): ChatState {
   return {
     me,
     users: {},
     conversations: [],
     messages: {},
     pending: [],
-    lastRead,
+    lastRead: {},
+    unread: {},
+    lastMessage: {},
     readBy: {},
     typing: {},
     online: {},
@@ -83,19 +99,22 @@ export function initialState(me: number, lastRead: Record<number, string> = {}):
 
 export type Action =
   | { type: 'users'; users: User[] }
-  | { type: 'conversations'; conversations: Conversation[] }
+  | { type: 'conversations'; conversations: (Conversation | ConversationSummary)[] }
   | { type: 'conversation'; conversation: Conversation }
+  | { type: 'conversationRemoved'; conversationId: number }
   | { type: 'history'; conversationId: number; messages: Message[]; older: boolean; hasMore: boolean }
   | { type: 'message'; message: Message }
   | { type: 'pending'; pending: PendingMessage }
-  | { type: 'pendingFailed'; clientMsgId: string; error: string }
+  | { type: 'pendingStatus'; clientMsgId: string; status: OutboxStatus; error?: string | null; retryable?: boolean }
   | { type: 'pendingRemoved'; clientMsgId: string }
   | { type: 'markedRead'; conversationId: number; messageId: string }
+  | { type: 'reads'; conversationId: number; reads: ReadMark[] }
   | { type: 'read'; conversationId: number; userId: number; messageId: string }
   | { type: 'typing'; conversationId: number; userId: number; typing: boolean; now: number }
   | { type: 'typingExpire'; now: number }
   | { type: 'presence'; userId: number; online: boolean }
   | { type: 'presenceMap'; online: OnlineMap }
+  | { type: 'presenceUnknown' }
   | { type: 'notifications'; notifications: Notification[]; unread: number }
   | { type: 'notification'; notification: Notification }
   | { type: 'notificationsUnread'; count: number }
@@ -125,16 +144,38 @@ export function reducer(state: ChatState, action: Action): ChatState {
       for (const u of action.users) users[u.id] = u;
       return { ...state, users };
     }
-    case 'conversations':
-      return { ...state, conversations: action.conversations };
-    case 'conversation': {
-      if (state.conversations.some((c) => c.id === action.conversation.id)) {
-        return {
-          ...state,
-          conversations: state.conversations.map((c) => (c.id === action.conversation.id ? action.conversation : c)),
-        };
+    case 'conversations': {
+      const unread = { ...state.unread };
+      const lastMessage = { ...state.lastMessage };
+      const conversations: Conversation[] = [];
+      for (const c of action.conversations) {
+        if ('unread_count' in c) {
+          const { unread_count: count, last_message: last, ...plain } = c;
+          unread[c.id] = count;
+          if (last && (!lastMessage[c.id] || compareIds(last.id, lastMessage[c.id]!.id) >= 0)) lastMessage[c.id] = last;
+          conversations.push(plain);
+        } else {
+          conversations.push(c);
+        }
       }
-      return { ...state, conversations: [action.conversation, ...state.conversations] };
+      return { ...state, conversations, unread, lastMessage };
+    }
+    case 'conversation': {
+      const c = action.conversation;
+      if (!c.member_ids.includes(state.me)) return reducer(state, { type: 'conversationRemoved', conversationId: c.id });
+      if (state.conversations.some((x) => x.id === c.id)) {
+        return { ...state, conversations: state.conversations.map((x) => (x.id === c.id ? c : x)) };
+      }
+      return { ...state, conversations: [c, ...state.conversations] };
+    }
+    case 'conversationRemoved': {
+      const cid = action.conversationId;
+      if (!state.conversations.some((c) => c.id === cid)) return state;
+      return {
+        ...state,
+        conversations: state.conversations.filter((c) => c.id !== cid),
+        pending: state.pending.filter((p) => p.conversation_id !== cid),
+      };
     }
     case 'history': {
       const prev = state.messages[action.conversationId];
@@ -147,40 +188,70 @@ export function reducer(state: ChatState, action: Action): ChatState {
     }
     case 'message': {
       const m = action.message;
-      const prev = state.messages[m.conversation_id];
-      const messages = mergeMessages(prev?.messages ?? [], [m]);
-      const pending = m.client_msg_id ? state.pending.filter((p) => p.client_msg_id !== m.client_msg_id) : state.pending;
-      let lastRead = state.lastRead;
-      if (m.sender_id === state.me) {
-        // What I wrote I have read.
-        const lr = maxId(state.lastRead[m.conversation_id], m.id);
-        if (lr !== state.lastRead[m.conversation_id]) lastRead = { ...state.lastRead, [m.conversation_id]: lr! };
+      const cid = m.conversation_id;
+      const prev = state.messages[cid];
+      const known = prev?.messages.some((x) => x.id === m.id) ?? false;
+      const messages = known ? prev!.messages : mergeMessages(prev?.messages ?? [], [m]);
+      let pending = state.pending;
+      const own = m.client_msg_id ? state.pending.find((p) => p.client_msg_id === m.client_msg_id) : undefined;
+      if (own) {
+        // Messages written after this one stay after it now that it has its server id.
+        pending = state.pending
+          .filter((p) => p !== own)
+          .map((p) => (p.conversation_id === cid && p.seq > own.seq ? { ...p, afterId: maxId(p.afterId ?? undefined, m.id)! } : p));
       }
+      const lr = state.lastRead[cid];
+      const isNewUnread = !known && m.sender_id !== state.me && (lr === undefined || compareIds(m.id, lr) > 0);
+      const last = state.lastMessage[cid];
       return {
         ...state,
-        messages: {
-          ...state.messages,
-          [m.conversation_id]: { messages, hasMore: prev?.hasMore ?? false, loaded: prev?.loaded ?? false },
-        },
+        messages: known
+          ? state.messages
+          : { ...state.messages, [cid]: { messages, hasMore: prev?.hasMore ?? false, loaded: prev?.loaded ?? false } },
         pending,
-        lastRead,
-        typing: withoutTyping(state, m.conversation_id, m.sender_id),
-        conversations: touchConversation(state.conversations, m.conversation_id),
+        unread: isNewUnread ? { ...state.unread, [cid]: (state.unread[cid] ?? 0) + 1 } : state.unread,
+        lastMessage: !last || compareIds(m.id, last.id) > 0 ? { ...state.lastMessage, [cid]: m } : state.lastMessage,
+        typing: withoutTyping(state, cid, m.sender_id),
+        conversations: known ? state.conversations : touchConversation(state.conversations, cid),
       };
     }
     case 'pending':
       return { ...state, pending: [...state.pending, action.pending] };
-    case 'pendingFailed':
+    case 'pendingStatus':
       return {
         ...state,
-        pending: state.pending.map((p) => (p.client_msg_id === action.clientMsgId ? { ...p, error: action.error } : p)),
+        pending: state.pending.map((p) =>
+          p.client_msg_id === action.clientMsgId
+            ? {
+                ...p,
+                status: action.status,
+                error: action.error === undefined ? p.error : action.error,
+                retryable: action.retryable ?? p.retryable,
+              }
+            : p,
+        ),
       };
     case 'pendingRemoved':
       return { ...state, pending: state.pending.filter((p) => p.client_msg_id !== action.clientMsgId) };
     case 'markedRead': {
-      const lr = maxId(state.lastRead[action.conversationId], action.messageId)!;
-      if (lr === state.lastRead[action.conversationId]) return state;
-      return { ...state, lastRead: { ...state.lastRead, [action.conversationId]: lr } };
+      const cid = action.conversationId;
+      const lr = maxId(state.lastRead[cid], action.messageId)!;
+      if (lr === state.lastRead[cid]) return state;
+      const unread = unreadAfter(state, cid, lr);
+      return {
+        ...state,
+        lastRead: { ...state.lastRead, [cid]: lr },
+        unread: unread === null ? state.unread : { ...state.unread, [cid]: unread },
+      };
+    }
+    case 'reads': {
+      const cid = action.conversationId;
+      let next = state;
+      for (const r of action.reads) {
+        if (r.message_id === null) continue;
+        next = reducer(next, { type: 'read', conversationId: cid, userId: r.user_id, messageId: r.message_id });
+      }
+      return next;
     }
     case 'read': {
       if (action.userId === state.me) {
@@ -222,6 +293,9 @@ export function reducer(state: ChatState, action: Action): ChatState {
     case 'presence':
       if (state.online[action.userId] === action.online) return state;
       return { ...state, online: { ...state.online, [action.userId]: action.online } };
+    case 'presenceUnknown':
+      // Disconnected: the dots would otherwise show who was online when the connection dropped.
+      return Object.keys(state.online).length ? { ...state, online: {} } : state;
     case 'presenceMap': {
       const online = { ...state.online };
       for (const [id, value] of Object.entries(action.online)) online[Number(id)] = value;
@@ -259,18 +333,99 @@ export function reducer(state: ChatState, action: Action): ChatState {
 
 // ---------------------------------------------------------------- derived values
 
-/** Messages from others newer than my last read one; `capped` when older unread ones may not be loaded. */
-export function unreadCount(state: ChatState, cid: number): { count: number; capped: boolean } {
+/**
+ * Unread messages of a conversation once my last read mark is `lastRead`,
+ * counted from the loaded messages; null when they do not reach back that far
+ * (the page then asks the server again).
+ */
+export function unreadAfter(state: ChatState, cid: number, lastRead: string): number | null {
   const conv = state.messages[cid];
-  if (!conv) return { count: 0, capped: false };
-  const lr = state.lastRead[cid];
-  let count = 0;
-  for (const m of conv.messages) {
-    if (m.sender_id !== state.me && (lr === undefined || compareIds(m.id, lr) > 0)) count += 1;
+  const newest = state.lastMessage[cid];
+  if (newest && compareIds(newest.id, lastRead) <= 0 && (!conv || conv.messages.every((m) => compareIds(m.id, lastRead) <= 0))) {
+    return 0;
   }
+  if (!conv) return null;
   const oldest = conv.messages[0];
-  const capped = conv.hasMore && count > 0 && !!oldest && (lr === undefined || compareIds(oldest.id, lr) > 0);
-  return { count, capped };
+  const covered = !conv.hasMore || (!!oldest && compareIds(oldest.id, lastRead) <= 0);
+  if (!covered) return null;
+  return conv.messages.filter((m) => m.sender_id !== state.me && compareIds(m.id, lastRead) > 0).length;
+}
+
+export function unreadCount(state: ChatState, cid: number): number {
+  return state.unread[cid] ?? 0;
+}
+
+export function totalUnread(state: ChatState): number {
+  return state.conversations.reduce((sum, c) => sum + unreadCount(state, c.id), 0);
+}
+
+/** The newest message of a conversation, loaded or listed. */
+export function latestMessage(state: ChatState, cid: number): Message | undefined {
+  const loaded = state.messages[cid]?.messages.at(-1);
+  const listed = state.lastMessage[cid];
+  if (!loaded) return listed;
+  if (!listed) return loaded;
+  return compareIds(loaded.id, listed.id) >= 0 ? loaded : listed;
+}
+
+/** The list's one-line preview: "You: …" for my own last message. */
+export function previewText(state: ChatState, cid: number): string {
+  const last = latestMessage(state, cid);
+  // A message of mine still in the outbox, written after the newest stored one, is the latest thing.
+  const waiting = state.pending
+    .filter((p) => p.conversation_id === cid && (!last || (p.afterId !== null && compareIds(p.afterId, last.id) >= 0)))
+    .sort((a, b) => b.seq - a.seq)[0];
+  if (waiting) return `You: ${waiting.body} (${waiting.status === 'failed' ? 'not sent' : 'waiting'})`;
+  if (!last) return '';
+  return last.sender_id === state.me ? `You: ${last.body}` : last.body;
+}
+
+/** One entry of a conversation's timeline: a stored message or one of mine not stored yet. */
+export type TimelineItem = { kind: 'message'; message: Message } | { kind: 'pending'; pending: PendingMessage };
+
+/**
+ * Stored messages in id order, with my unsent messages where they were
+ * written: right after the message that was newest at the time, so newer
+ * messages (received or sent later) come after a failed one, not before.
+ */
+export function timeline(state: ChatState, cid: number): TimelineItem[] {
+  const messages = state.messages[cid]?.messages ?? [];
+  const waiting = state.pending.filter((p) => p.conversation_id === cid).sort((a, b) => a.seq - b.seq);
+  const items: TimelineItem[] = [];
+  let i = 0;
+  for (const m of messages) {
+    while (i < waiting.length && (waiting[i]!.afterId === null || compareIds(waiting[i]!.afterId!, m.id) < 0)) {
+      items.push({ kind: 'pending', pending: waiting[i]! });
+      i += 1;
+    }
+    items.push({ kind: 'message', message: m });
+  }
+  for (; i < waiting.length; i += 1) items.push({ kind: 'pending', pending: waiting[i]! });
+  return items;
+}
+
+/** Error codes that another attempt can overcome; anything else is final. */
+const RETRYABLE = new Set(['network_error', 'timeout', 'disconnected', 'not_connected', 'rate_limited', 'internal', 'http_error']);
+
+export function isRetryable(code: string): boolean {
+  return RETRYABLE.has(code);
+}
+
+/**
+ * The first unread message when a conversation is opened with `unread`
+ * unread ones: the `unread`-th newest message from someone else.
+ */
+export function firstUnreadId(messages: Message[], me: number, unread: number): string | null {
+  if (unread <= 0) return null;
+  let seen = 0;
+  for (let i = messages.length - 1; i >= 0; i -= 1) {
+    const m = messages[i]!;
+    if (m.sender_id === me) continue;
+    seen += 1;
+    if (seen === unread) return m.id;
+  }
+  const firstOther = messages.find((m) => m.sender_id !== me);
+  return firstOther ? firstOther.id : null;
 }
 
 /** The latest of my messages that another member has read, with who read it. */
@@ -313,34 +468,58 @@ export function otherMembers(state: ChatState, c: Conversation): number[] {
   return c.member_ids.filter((id) => id !== state.me);
 }
 
-// ---------------------------------------------------------------- persistence of my read marks
 
-function lastReadKey(userId: number): string {
-  return `switchboard:last-read:${userId}`;
+// ---------------------------------------------------------------- the outbox across reloads
+
+function outboxKey(userId: number): string {
+  return `switchboard:outbox:${userId}`;
 }
 
-export function loadLastRead(userId: number, storage: Storage | undefined = globalThis.localStorage): Record<number, string> {
+function isPending(value: unknown): value is PendingMessage {
+  if (!value || typeof value !== 'object') return false;
+  const p = value as Record<string, unknown>;
+  return (
+    typeof p.conversation_id === 'number' &&
+    typeof p.client_msg_id === 'string' &&
+    typeof p.body === 'string' &&
+    typeof p.seq === 'number' &&
+    (p.afterId === null || typeof p.afterId === 'string') &&
+    (p.status === 'queued' || p.status === 'sending' || p.status === 'failed')
+  );
+}
+
+/**
+ * Messages of mine not stored yet, as this tab left them (sessionStorage: one
+ * tab's outbox survives its reload, and is not sent twice by other tabs — the
+ * server would store a resent client_msg_id once anyway). One in flight at the
+ * reload may have been stored: it is queued again, and the server answers with
+ * the stored message.
+ */
+export function loadOutbox(userId: number, storage: Storage | undefined = globalThis.sessionStorage): PendingMessage[] {
   try {
-    const raw = storage?.getItem(lastReadKey(userId));
-    if (!raw) return {};
-    const parsed: unknown = JSON.parse(raw);
-    if (!parsed || typeof parsed !== 'object') return {};
-    const out: Record<number, string> = {};
-    for (const [k, v] of Object.entries(parsed)) if (typeof v === 'string' && /^\d+$/.test(k)) out[Number(k)] = v;
-    return out;
+    const raw = storage?.getItem(outboxKey(userId));
+    const parsed: unknown = raw ? JSON.parse(raw) : [];
+    if (!Array.isArray(parsed)) return [];
+    return parsed.filter(isPending).map((p) => ({
+      ...p,
+      status: p.status === 'sending' ? 'queued' : p.status,
+      error: typeof p.error === 'string' ? p.error : null,
+      retryable: p.retryable !== false,
+    }));
   } catch {
-    return {};
+    return [];
   }
 }
 
-export function saveLastRead(
+export function saveOutbox(
   userId: number,
-  lastRead: Record<number, string>,
-  storage: Storage | undefined = globalThis.localStorage,
+  pending: PendingMessage[],
+  storage: Storage | undefined = globalThis.sessionStorage,
 ): void {
   try {
-    storage?.setItem(lastReadKey(userId), JSON.stringify(lastRead));
+    if (pending.length === 0) storage?.removeItem(outboxKey(userId));
+    else storage?.setItem(outboxKey(userId), JSON.stringify(pending));
   } catch {
-    // Private mode or full storage: read marks then live for this page only.
+    // Full or blocked storage: the outbox then lives as long as the page.
   }
 }

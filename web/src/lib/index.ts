@@ -13,6 +13,7 @@ export type {
   NotificationsQuery,
   NotificationsSocket,
   RegisterInput,
+  RetrySchedule,
   SendMessageOptions,
   SwitchboardClient,
   SwitchboardOptions,

@@ -28,6 +28,7 @@ import type {
   Credentials,
   NotificationsSocket,
   RegisterInput,
+  RetrySchedule,
   SwitchboardClient,
   SwitchboardOptions,
 } from './switchboard';
@@ -48,6 +49,8 @@ export interface SocketContextValue {
   /** True when the connection state is `connected` or `recovered`. */
   isConnected: boolean;
   connectionState: ConnectionState;
+  /** While reconnecting: when the next attempt is due and how many failed (see SwitchboardSnapshot). */
+  retry: RetrySchedule | null;
   user: User | null;
   /** Why the session ended without a logout (expired / refused token), else null. */
   authError: AuthError | null;
@@ -129,6 +132,7 @@ export function SocketProvider(props: SocketProviderProps): ReactNode {
       notifSocket: snap.notifSocket,
       isConnected: snap.isConnected,
       connectionState: snap.connectionState,
+      retry: snap.retry,
       user: snap.user,
       authError: snap.authError,
       ready,

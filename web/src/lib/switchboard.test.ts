@@ -213,6 +213,25 @@ describe('connection state', () => {
     ]);
   });
 
+  it('tells when the next reconnection attempt is due and how many failed', async () => {
+    const { client } = setup();
+    const m = await loginConnected(client);
+    expect(client.getSnapshot().retry).toBeNull();
+    m.chat.transportDrop();
+    m.notifications.transportDrop();
+    const before = Date.now();
+    const delay = m.failReconnectAttempt();
+    const retry = client.getSnapshot().retry;
+    expect(retry?.failedAttempts).toBe(1);
+    expect(retry!.at).toBeGreaterThanOrEqual(before + delay);
+    expect(retry!.at).toBeLessThanOrEqual(Date.now() + delay);
+    m.failReconnectAttempt();
+    expect(client.getSnapshot().retry?.failedAttempts).toBe(2);
+    m.chat.serverConnect({ recovered: true });
+    m.notifications.serverConnect({ recovered: true });
+    expect(client.getSnapshot().retry).toBeNull();
+  });
+
   it('says connected, not recovered, when a reconnect could not recover the session', async () => {
     const { client } = setup();
     const m = await loginConnected(client);
@@ -585,6 +604,43 @@ describe('REST helpers', () => {
       expect(c.init.credentials).toBe('include');
       expect((c.init.headers as Record<string, string>).Authorization).toMatch(/^Bearer /);
     }
+  });
+
+  it('builds the extension routes (config, read marks, search, rename, leave)', async () => {
+    const conv = { id: 7, title: 'Team', member_ids: [1, 2], created_at: '2026-01-01T00:00:00Z' };
+    const { client, http } = setup({
+      'GET /api/config': { status: 200, body: { chat: { max_message_chars: 4000, max_title_chars: 200, max_members: 10000 } } },
+      'GET /api/conversations/7/reads': { status: 200, body: { reads: [{ user_id: 2, message_id: '5' }] } },
+      'GET /api/conversations/7/search': { status: 200, body: { messages: [message('3', 'lunch?')] } },
+      'PATCH /api/conversations/7': { status: 200, body: { conversation: conv } },
+      'POST /api/conversations/7/leave': { status: 204 },
+    });
+    expect((await client.getConfig()).max_message_chars).toBe(4000);
+    await client.login({ email: alice.email, password: 'pw' });
+    expect(await client.getReadMarks(7)).toEqual([{ user_id: 2, message_id: '5' }]);
+    expect(await client.searchMessages(7, 'lunch', { before: '9', limit: 5 })).toEqual([message('3', 'lunch?')]);
+    const search = http.calls.at(-1)!.search;
+    expect([search.get('q'), search.get('before'), search.get('limit')]).toEqual(['lunch', '9', '5']);
+    expect(await client.renameConversation(7, 'Team')).toEqual(conv);
+    expect(http.calls.at(-1)!.body).toEqual({ title: 'Team' });
+    await client.renameConversation(7, null);
+    expect(http.calls.at(-1)!.body).toEqual({ title: null });
+    await expect(client.leaveConversation(7)).resolves.toBeUndefined();
+    expect(http.calls.at(-1)!.method).toBe('POST');
+  });
+
+  it('learns the server clock from the Date header of HTTP answers', async () => {
+    const ahead = new Date(Date.now() + 90_000).toUTCString();
+    const fetchWithDate = (async () =>
+      new Response(JSON.stringify({ chat: { max_message_chars: 1, max_title_chars: 1, max_members: 1 } }), {
+        status: 200,
+        headers: { 'Content-Type': 'application/json', Date: ahead },
+      })) as unknown as typeof fetch;
+    const client = createSwitchboard({ baseUrl: 'http://sb.test', fetch: fetchWithDate });
+    expect(client.serverClockOffsetMs).toBe(0);
+    await client.getConfig();
+    expect(client.serverClockOffsetMs).toBeGreaterThan(88_000);
+    expect(client.serverClockOffsetMs).toBeLessThan(91_000);
   });
 
   it('a 403 for a non-member is a forbidden error and keeps the session', async () => {

@@ -22,9 +22,14 @@ import type {
   ChatEventPayload,
   ChatServerToClientEvents,
   ConnectionState,
+  ChatConfig,
+  ConfigResponse,
   Conversation,
   ConversationResponse,
+  ConversationSummary,
   ConversationsResponse,
+  ReadMark,
+  ReadMarksResponse,
   MeResponse,
   Message,
   MessageResponse,
@@ -185,6 +190,16 @@ export interface SwitchboardSnapshot {
   notifSocket: NotificationsSocket | null;
   /** Set when the session ended without a logout (token expired or refused); cleared by the next login. */
   authError: AuthError | null;
+  /**
+   * While reconnecting: when (ms since the epoch) the next attempt is due, and
+   * how many attempts failed since the drop; null otherwise.
+   */
+  retry: RetrySchedule | null;
+}
+
+export interface RetrySchedule {
+  at: number;
+  failedAttempts: number;
 }
 
 export type ConnectionStateListener = (state: ConnectionState, previous: ConnectionState) => void;
@@ -197,6 +212,12 @@ export interface SwitchboardClient {
   readonly token: string | null;
   readonly connectionState: ConnectionState;
   readonly isConnected: boolean;
+  /**
+   * Server clock minus this device's clock (ms), learnt from the Date header of
+   * HTTP answers (±0.5 s; 0 before the first). Lets a page compare the server's
+   * `created_at` times with local ones.
+   */
+  readonly serverClockOffsetMs: number;
   readonly chatSocket: ChatSocket | null;
   readonly notifSocket: NotificationsSocket | null;
 
@@ -245,7 +266,7 @@ export interface SwitchboardClient {
 
   // REST helpers
   searchUsers(q?: string): Promise<User[]>;
-  listConversations(): Promise<Conversation[]>;
+  listConversations(): Promise<ConversationSummary[]>;
   createConversation(memberIds: number[], title?: string | null): Promise<Conversation>;
   getMessages(conversationId: number, page?: MessagesPage): Promise<Message[]>;
   postMessage(conversationId: number, body: string, clientMsgId?: string): Promise<Message>;
@@ -254,6 +275,17 @@ export interface SwitchboardClient {
   readNotification(id: string): Promise<NotificationReadResponse>;
   /** Resolves with the new unread count (0). */
   readAllNotifications(): Promise<number>;
+
+  // SPEC extensions (docs/chat.md)
+  /** GET /api/config: public limits such as the longest message. */
+  getConfig(): Promise<ChatConfig>;
+  /** Every member's last read message in a conversation. */
+  getReadMarks(conversationId: number): Promise<ReadMark[]>;
+  /** Messages containing `q`, newest first; pass the last id of a page as `before` for the next. */
+  searchMessages(conversationId: number, q: string, page?: MessagesPage): Promise<Message[]>;
+  /** Sets (or clears, with null) a conversation's title. */
+  renameConversation(conversationId: number, title: string | null): Promise<Conversation>;
+  leaveConversation(conversationId: number): Promise<void>;
 }
 
 // ---------------------------------------------------------------- internals
@@ -321,6 +353,9 @@ export function createSwitchboard(options: SwitchboardOptions = {}): Switchboard
   let refreshTimer: ReturnType<typeof setTimeout> | undefined;
   let refreshing: Promise<AuthResponse> | null = null;
   let connectionState: ConnectionState = 'disconnected';
+  // When the next reconnection attempt is due, for "offline, retrying in Ns".
+  let retryAt: number | null = null;
+  let failedAttempts = 0;
 
   const chatListeners = new Map<string, Set<(payload: unknown) => void>>();
   const notifListeners = new Map<string, Set<(payload: unknown) => void>>();
@@ -339,6 +374,7 @@ export function createSwitchboard(options: SwitchboardOptions = {}): Switchboard
       chatSocket: (session?.chat.socket as ChatSocket | undefined) ?? null,
       notifSocket: (session?.notifications.socket as NotificationsSocket | undefined) ?? null,
       authError,
+      retry: connectionState === 'reconnecting' && retryAt !== null ? { at: retryAt, failedAttempts } : null,
     };
   }
 
@@ -362,7 +398,9 @@ export function createSwitchboard(options: SwitchboardOptions = {}): Switchboard
       next.connectionState !== snapshot.connectionState ||
       next.chatSocket !== snapshot.chatSocket ||
       next.notifSocket !== snapshot.notifSocket ||
-      next.authError !== snapshot.authError;
+      next.authError !== snapshot.authError ||
+      next.retry?.at !== snapshot.retry?.at ||
+      next.retry?.failedAttempts !== snapshot.retry?.failedAttempts;
     if (changed) snapshot = next;
     if (previous !== connectionState) {
       for (const l of [...stateListeners]) {
@@ -385,6 +423,15 @@ export function createSwitchboard(options: SwitchboardOptions = {}): Switchboard
   }
 
   // ------------------------------------------------------------ HTTP
+
+  let serverClockOffsetMs = 0;
+
+  function learnServerClock(res: Response): void {
+    // The Date header has whole seconds: +500 ms centres the estimate.
+    const header = typeof res.headers?.get === 'function' ? res.headers.get('date') : null;
+    const server = header ? Date.parse(header) : Number.NaN;
+    if (!Number.isNaN(server)) serverClockOffsetMs = server + 500 - Date.now();
+  }
 
   interface RequestOptions {
     body?: unknown;
@@ -415,6 +462,7 @@ export function createSwitchboard(options: SwitchboardOptions = {}): Switchboard
     } catch (err) {
       throw new SwitchboardError('network_error', `${method} ${path} failed: ${String(err)}`, { detail: err });
     }
+    learnServerClock(res);
     const text = res.status === 204 ? '' : await res.text();
     let data: unknown = null;
     if (text) {
@@ -603,7 +651,13 @@ export function createSwitchboard(options: SwitchboardOptions = {}): Switchboard
       track.retryDelay = serverRetryBase;
       track.authRetried = false;
       track.expired = false;
-      if (current()) update();
+      if (current()) {
+        if ([owner.chat, owner.notifications].every((t) => t.status === 'connected')) {
+          retryAt = null;
+          failedAttempts = 0;
+        }
+        update();
+      }
     });
 
     s.on('disconnect', (reason: string) => {
@@ -670,6 +724,7 @@ export function createSwitchboard(options: SwitchboardOptions = {}): Switchboard
     if (track.retryTimer !== undefined) clearTimeout(track.retryTimer);
     const delay = track.retryDelay;
     track.retryDelay = Math.min(track.retryDelay * 2, 10_000);
+    retryAt = Date.now() + delay;
     track.retryTimer = setTimeout(() => {
       track.retryTimer = undefined;
       void (async () => {
@@ -693,6 +748,31 @@ export function createSwitchboard(options: SwitchboardOptions = {}): Switchboard
     }, delay);
   }
 
+  function watchRetries(owner: Session): void {
+    const manager = owner.manager;
+    // socket.io-client picks each delay (exponential, with jitter) inside its
+    // Backoff and does not report it; wrapping `duration()` is the only way to
+    // learn the exact time of the next attempt. Without it (a future version),
+    // the schedule is simply unknown and the page says "reconnecting".
+    const backoff = (manager as unknown as { backoff?: { duration?: () => number } }).backoff;
+    if (backoff && typeof backoff.duration === 'function') {
+      const duration = backoff.duration.bind(backoff);
+      backoff.duration = () => {
+        const ms = duration();
+        if (session === owner) {
+          retryAt = Date.now() + ms;
+          update();
+        }
+        return ms;
+      };
+    }
+    manager.on('reconnect_error', () => {
+      if (session !== owner) return;
+      failedAttempts += 1;
+      update();
+    });
+  }
+
   function createSession(): Session {
     const manager = new Manager(socketOrigin(), {
       path: socketPath,
@@ -708,6 +788,7 @@ export function createSwitchboard(options: SwitchboardOptions = {}): Switchboard
     };
     attach(owner, owner.chat);
     attach(owner, owner.notifications);
+    watchRetries(owner);
     return owner;
   }
 
@@ -926,7 +1007,7 @@ export function createSwitchboard(options: SwitchboardOptions = {}): Switchboard
     return res.users;
   }
 
-  async function listConversations(): Promise<Conversation[]> {
+  async function listConversations(): Promise<ConversationSummary[]> {
     const res = await request<ConversationsResponse>('GET', '/api/conversations', { sessionRoute: true });
     return res.conversations;
   }
@@ -983,6 +1064,42 @@ export function createSwitchboard(options: SwitchboardOptions = {}): Switchboard
     return res.unread_count;
   }
 
+  async function getConfig(): Promise<ChatConfig> {
+    const res = await request<ConfigResponse>('GET', '/api/config');
+    return res.chat;
+  }
+
+  function conversationPath(conversationId: number, rest = ''): string {
+    return `/api/conversations/${encodeURIComponent(conversationId)}${rest}`;
+  }
+
+  async function getReadMarks(conversationId: number): Promise<ReadMark[]> {
+    const res = await request<ReadMarksResponse>('GET', conversationPath(conversationId, '/reads'), {
+      sessionRoute: true,
+    });
+    return res.reads;
+  }
+
+  async function searchMessages(conversationId: number, q: string, page: MessagesPage = {}): Promise<Message[]> {
+    const res = await request<MessagesResponse>('GET', conversationPath(conversationId, '/search'), {
+      query: { q, before: page.before, limit: page.limit },
+      sessionRoute: true,
+    });
+    return res.messages;
+  }
+
+  async function renameConversation(conversationId: number, title: string | null): Promise<Conversation> {
+    const res = await request<ConversationResponse>('PATCH', conversationPath(conversationId), {
+      body: { title },
+      sessionRoute: true,
+    });
+    return res.conversation;
+  }
+
+  async function leaveConversation(conversationId: number): Promise<void> {
+    await request<void>('POST', conversationPath(conversationId, '/leave'), { sessionRoute: true });
+  }
+
   // ------------------------------------------------------------ the object
 
   const client: SwitchboardClient = {
@@ -995,6 +1112,9 @@ export function createSwitchboard(options: SwitchboardOptions = {}): Switchboard
     },
     get connectionState() {
       return connectionState;
+    },
+    get serverClockOffsetMs() {
+      return serverClockOffsetMs;
     },
     get isConnected() {
       return connectionState === 'connected' || connectionState === 'recovered';
@@ -1054,6 +1174,11 @@ export function createSwitchboard(options: SwitchboardOptions = {}): Switchboard
     listNotifications,
     readNotification,
     readAllNotifications,
+    getConfig,
+    getReadMarks,
+    searchMessages,
+    renameConversation,
+    leaveConversation,
   };
   return client;
 }

@@ -19,6 +19,26 @@ export interface Conversation {
   created_at: string;
 }
 
+/** A conversation as `GET /api/conversations` lists it: with the caller's view of it. */
+export interface ConversationSummary extends Conversation {
+  last_message: Message | null;
+  /** Messages from others after the caller's last read one (the server's count). */
+  unread_count: number;
+}
+
+/** A member's last read message (`GET /api/conversations/{id}/reads`, a SPEC extension). */
+export interface ReadMark {
+  user_id: number;
+  message_id: string | null;
+}
+
+/** Public limits (`GET /api/config`, a SPEC extension). */
+export interface ChatConfig {
+  max_message_chars: number;
+  max_title_chars: number;
+  max_members: number;
+}
+
 export interface Message {
   /** Ids sort in send order within a conversation. */
   id: string;
@@ -64,7 +84,15 @@ export interface ConversationResponse {
 }
 
 export interface ConversationsResponse {
-  conversations: Conversation[];
+  conversations: ConversationSummary[];
+}
+
+export interface ReadMarksResponse {
+  reads: ReadMark[];
+}
+
+export interface ConfigResponse {
+  chat: ChatConfig;
 }
 
 export interface MessagesResponse {
@@ -194,6 +222,8 @@ export interface ChatServerToClientEvents {
   typing: (event: TypingEvent, offset?: string) => void;
   'message:read': (event: ReadEvent, offset?: string) => void;
   presence: (event: PresenceEvent, offset?: string) => void;
+  /** A SPEC extension: a conversation was renamed or a member left (docs/events.md). */
+  'conversation:updated': (conversation: Conversation, offset?: string) => void;
   'auth:expired': (event?: AuthExpiredEvent) => void;
 }
 

@@ -189,11 +189,30 @@ export class FakeManager {
   readonly uri: string;
   readonly opts: Record<string, unknown>;
   readonly sockets = new Map<string, FakeSocket>();
+  private readonly handlers = new Map<string, ((...args: unknown[]) => void)[]>();
+  /** Like socket.io-client's Backoff: each call is the delay before the next attempt. */
+  backoff = { attempts: 0, duration: (): number => 1000 * 2 ** this.backoff.attempts++ };
 
   constructor(uri: string, opts: Record<string, unknown> = {}) {
     this.uri = uri;
     this.opts = opts;
     managers.push(this);
+  }
+
+  on(event: string, handler: (...args: unknown[]) => void): this {
+    this.handlers.set(event, [...(this.handlers.get(event) ?? []), handler]);
+    return this;
+  }
+
+  emit(event: string, ...args: unknown[]): void {
+    for (const h of this.handlers.get(event) ?? []) h(...args);
+  }
+
+  /** An attempt to reconnect failed: the Manager schedules the next one (as socket.io-client does). */
+  failReconnectAttempt(): number {
+    const delay = this.backoff.duration();
+    this.emit('reconnect_error', new Error('xhr poll error'));
+    return delay;
   }
 
   socket(nsp: string, opts: { auth?: unknown } = {}): FakeSocket {
