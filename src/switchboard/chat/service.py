@@ -257,20 +257,11 @@ class ChatService:
             return
         out = _conversation_out(conv, members).model_dump(mode="json")
         room = conversation_room(conversation_id)
-        # Tell the leaver's sockets while they are still in the room, then take them out.
+        # Tell the leaver's sockets while they are still in the room, then take them
+        # out, on every node (a log entry after the event, so the order holds).
         await self._emit([room, user_room(user_id)], "conversation:updated", out)
-        self._leave_local_sockets(user_id, room)
-
-    def _leave_local_sockets(self, user_id: UserId, room: Room) -> None:
-        # The realtime layer has no "leave" log entry yet (only "join"): this takes
-        # the leaver's connected sockets on this node out of the room. Sockets on
-        # other nodes, and a session saved before the leave and recovered after
-        # it, keep the room until a reconnect that is not a recovery (rooms then
-        # come from the membership table). Needs a "leave" record in the event log.
         try:
-            server = self.realtime.server
-            for sid in server.local_sids(CHAT, user_room(user_id)):
-                server.sio.manager.basic_leave_room(sid, CHAT, room)
+            await self.realtime.leave_user_from_room(user_id, room, namespace=CHAT)
         except Exception:
             log.exception("could not take sockets out of a left conversation")
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from switchboard.client.models import (
     AuthExpired,
+    ConversationInfo,
     Message,
     Notification,
     PresenceEvent,
@@ -31,6 +32,7 @@ SERVER_EVENTS: Final[dict[str, tuple[tuple[str, ...], type[BaseModel]]]] = {
     "typing": ((CHAT,), TypingEvent),
     "message:read": ((CHAT,), ReadReceipt),
     "presence": ((CHAT,), PresenceEvent),
+    "conversation:updated": ((CHAT,), ConversationInfo),
     "notification": ((NOTIFICATIONS,), Notification),
     "notification:unread_count": ((NOTIFICATIONS,), UnreadCount),
     "auth:expired": (NAMESPACES, AuthExpired),

@@ -35,17 +35,19 @@ class Message(_Model):
     client_msg_id: str | None = None
 
 
-class Conversation(_Model):
-    """`{id, title, member_ids, created_at}`.
-
-    `list_conversations()` also fills `last_message` and `unread_count` (the
-    caller's), when the server sends them.
-    """
+class ConversationInfo(_Model):
+    """`{id, title, member_ids, created_at}`: what `conversation:updated` carries."""
 
     id: int
     title: str | None = None
     member_ids: list[int]
     created_at: datetime
+
+
+class Conversation(ConversationInfo):
+    """A conversation; `list_conversations()` also fills `last_message` and
+    `unread_count` (the caller's), when the server sends them."""
+
     last_message: Message | None = None
     unread_count: int | None = None
 

@@ -66,14 +66,19 @@ class Emitter:
         """Make a user's sockets join `room` on every node (a control entry in the log)."""
         await self.events.publish(namespace, LogRecord("join", user_id=user_id, room=room))
 
+    async def leave_user(self, user_id: int, room: Room, namespace: str) -> None:
+        """Take a user's sockets out of `room` on every node (a control entry in the log)."""
+        await self.events.publish(namespace, LogRecord("leave", user_id=user_id, room=room))
+
     def deliver(self, namespace: str, pos: Pos, record: LogRecord) -> None:
         """Apply one log entry to this node's sockets (synchronously, in log order)."""
         io = self._io
-        if record.kind == "join":
+        if record.kind in ("join", "leave"):
             ns = io.namespaces.get(namespace)
             if ns is not None and record.room:
+                apply = io.join if record.kind == "join" else io.leave
                 for sock in list(ns.members(user_room(record.user_id or 0))):
-                    io.join(sock, record.room)
+                    apply(sock, record.room)
             return
         recipients = io.recipients(namespace, record.rooms, record.skip)
         if not recipients:

@@ -78,3 +78,12 @@ class Realtime:
     ) -> None:
         """Make a user's live sockets join `room` at once (e.g. a new conversation)."""
         await self.server.join_user_to_room(user_id, room, namespace)
+
+    async def leave_user_from_room(
+        self, user_id: UserId, room: Room, *, namespace: str = CHAT
+    ) -> None:
+        """Take a user's live sockets out of `room` on every node (e.g. they left it).
+
+        A session restored later does not get the room back either.
+        """
+        await self.server.leave_user_from_room(user_id, room, namespace)

@@ -251,9 +251,12 @@ class Recovery:
         rooms = set(session.rooms)
         missed: list[tuple[Pos, LogRecord]] = []
         for pos, record in entries:
-            if record.kind == "join":
+            if record.kind in ("join", "leave"):
                 if record.user_id == session.user_id and record.room:
-                    rooms.add(record.room)
+                    if record.kind == "join":
+                        rooms.add(record.room)
+                    else:
+                        rooms.discard(record.room)
             elif record.skip != sid and (
                 record.rooms is None or not rooms.isdisjoint(record.rooms)
             ):

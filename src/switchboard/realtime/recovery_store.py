@@ -43,7 +43,8 @@ def parse_pos(value: object) -> Pos | None:
 
 @dataclass(slots=True)
 class LogRecord:
-    """One entry of the log: a broadcast (`event`) or a cross-node room join (`join`)."""
+    """One entry of the log: a broadcast (`event`), or a user's sockets joining or
+    leaving a room on every node (`join`, `leave`)."""
 
     kind: str
     event: str = ""
@@ -54,8 +55,8 @@ class LogRecord:
     room: str | None = None
 
     def to_json(self) -> str:
-        if self.kind == "join":
-            return json.dumps({"k": "join", "u": self.user_id, "j": self.room})
+        if self.kind in ("join", "leave"):
+            return json.dumps({"k": self.kind, "u": self.user_id, "j": self.room})
         return json.dumps(
             {"k": "event", "e": self.event, "a": self.args, "r": self.rooms, "s": self.skip},
             separators=(",", ":"),
@@ -64,8 +65,8 @@ class LogRecord:
     @classmethod
     def from_json(cls, raw: str | bytes) -> LogRecord:
         d = json.loads(raw)
-        if d["k"] == "join":
-            return cls("join", user_id=int(d["u"]), room=str(d["j"]))
+        if d["k"] in ("join", "leave"):
+            return cls(str(d["k"]), user_id=int(d["u"]), room=str(d["j"]))
         return cls("event", event=d["e"], args=list(d["a"]), rooms=d["r"], skip=d["s"])
 
 

@@ -151,6 +151,10 @@ class RealtimeServer:
         # later learns the room too.
         await self.emitter.join_user(user_id, room, namespace)
 
+    async def leave_user_from_room(self, user_id: UserId, room: str, namespace: str) -> None:
+        """Take every live socket of a user in `namespace` out of `room`, on every node."""
+        await self.emitter.leave_user(user_id, room, namespace)
+
     # -- shutdown --------------------------------------------------------------------
 
     async def drain(self) -> None:
