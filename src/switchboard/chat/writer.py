@@ -94,7 +94,7 @@ class MessageWriter:
     async def _commit(self, batch: list[Send]) -> None:
         cm = ConversationMember
         pairs = {(s.conversation_id, s.sender_id) for s in batch}
-        async with self.db.session() as session:
+        async with self.db.write_session() as session:
             members = set(
                 (
                     await session.execute(

@@ -61,7 +61,7 @@ class NotificationService:
         # A fresh transaction whose first statement writes: on SQLite a read transaction
         # upgraded to a write fails at once (SQLITE_BUSY_SNAPSHOT) if another process
         # wrote meanwhile, whereas a write-first one waits for the lock.
-        async with self.db.session() as session:
+        async with self.db.write_session() as session:
             for uid in user_ids:
                 if uid in existing:
                     rows[uid] = Notification(
@@ -205,7 +205,7 @@ class NotificationService:
             .returning(Notification)
             .execution_options(synchronize_session=False)
         )
-        async with self.db.session() as session:
+        async with self.db.write_session() as session:
             rows = list(await session.scalars(claim))
             await session.commit()
         if rows:

@@ -8,6 +8,7 @@ a fast 503 rather than a hang.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -61,6 +62,11 @@ class Database:
         self.settings = settings
         self.engine = create_engine(settings)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite has one writer at a time; writers of this process queue here
+        # instead of in SQLite's busy handler, which sleeps and retries.
+        self._write_lock: asyncio.Lock | None = (
+            asyncio.Lock() if self.engine.dialect.name == "sqlite" else None
+        )
 
     @property
     def dialect(self) -> str:
@@ -69,6 +75,16 @@ class Database:
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         async with self.sessionmaker() as session:
+            yield session
+
+    @asynccontextmanager
+    async def write_session(self) -> AsyncIterator[AsyncSession]:
+        """A session for a transaction that writes (never nest two)."""
+        if self._write_lock is None:
+            async with self.sessionmaker() as session:
+                yield session
+            return
+        async with self._write_lock, self.sessionmaker() as session:
             yield session
 
     async def ping(self) -> bool:
