@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install system-deps web web-deps test-js-deps lint typecheck pytest web-test bench cluster clean
+.PHONY: run test install system-deps web web-deps test-js-deps lint typecheck pytest web-test bench bench-python cluster clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -60,7 +60,12 @@ NODES ?= 3
 cluster: install system-deps web
 	deploy/cluster.sh $(NODES)
 
+# Side by side with node-ref and py-ref (docs/benchmarks.md: the peers and the load
+# generator are kept outside the repository). bench-python: the older Python generator.
 bench: install
+	$(PY) -m bench.loadgen_compare
+
+bench-python: install
 	$(PY) -m bench.run
 
 clean:

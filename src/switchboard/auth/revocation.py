@@ -166,8 +166,14 @@ class RevocationService:
 
     # -- changes -------------------------------------------------------------------
 
-    async def revoke_token(self, user_id: UserId, jti: str, expires_at: float) -> bool:
-        """Revoke one token; False when it already was (a second refresh of the same token)."""
+    async def revoke_token(
+        self, user_id: UserId, jti: str, expires_at: float, *, rotated: bool = False
+    ) -> bool:
+        """Revoke one token; False when it already was (a second refresh of the same token).
+
+        `rotated`: replaced by a refresh. The session goes on with the new token,
+        so listeners (which end live sockets) are not told.
+        """
         if jti in self._jtis:
             return False
         now = time.time()
@@ -180,8 +186,10 @@ class RevocationService:
             except IntegrityError:
                 self._jtis[jti] = expires_at
                 return False
-        await self._apply_jti(user_id, jti, expires_at)
-        await self._publish({"kind": "jti", "user_id": user_id, "jti": jti, "exp": expires_at})
+        await self._apply_jti(user_id, jti, expires_at, rotated=rotated)
+        await self._publish(
+            {"kind": "jti", "user_id": user_id, "jti": jti, "exp": expires_at, "rotated": rotated}
+        )
         return True
 
     async def revoke_all(self, user_id: UserId, valid_after: float | None = None) -> None:
@@ -212,11 +220,14 @@ class RevocationService:
         self._add_user(user_id)
         await self._publish({"kind": "user", "user_id": user_id})
 
-    async def _apply_jti(self, user_id: UserId, jti: str, expires_at: float) -> None:
+    async def _apply_jti(
+        self, user_id: UserId, jti: str, expires_at: float, *, rotated: bool = False
+    ) -> None:
         if jti in self._jtis:
             return
         self._jtis[jti] = expires_at
-        await self._fire(user_id, jti)
+        if not rotated:
+            await self._fire(user_id, jti)
 
     async def _apply_cutoff(self, user_id: UserId, at: float) -> None:
         current = self._cutoffs.get(user_id)
@@ -387,7 +398,12 @@ class RevocationService:
             kind = message["kind"]
             user_id = int(message["user_id"])
             if kind == "jti":
-                await self._apply_jti(user_id, str(message["jti"]), float(message["exp"]))
+                await self._apply_jti(
+                    user_id,
+                    str(message["jti"]),
+                    float(message["exp"]),
+                    rotated=bool(message.get("rotated", False)),
+                )
             elif kind == "cutoff":
                 await self._apply_cutoff(user_id, float(message["at"]))
             elif kind == "user":

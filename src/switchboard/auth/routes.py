@@ -105,7 +105,7 @@ def _cleared(ctx: AppContext) -> Response:
     return response
 
 
-async def _revoke(ctx: AppContext, claims: TokenClaims) -> bool:
+async def _revoke(ctx: AppContext, claims: TokenClaims, *, rotated: bool = False) -> bool:
     """Revoke the token `claims` came from; False when it already was."""
     revocations = _revocations(ctx)
     if claims.jti is None:
@@ -113,7 +113,9 @@ async def _revoke(ctx: AppContext, claims: TokenClaims) -> bool:
         # (and any older one of the user) instead.
         await revocations.revoke_all(claims.user_id, claims.session_start)
         return True
-    return await revocations.revoke_token(claims.user_id, claims.jti, claims.expires_at)
+    return await revocations.revoke_token(
+        claims.user_id, claims.jti, claims.expires_at, rotated=rotated
+    )
 
 
 @router.post("/auth/logout", status_code=204)
@@ -154,7 +156,7 @@ async def refresh(response: Response, ctx: Ctx, claims: Claims) -> AuthOut:
     The session keeps its start, so refreshes end at SWITCHBOARD_SESSION_MAX_SECONDS.
     """
     user = await _current_user(ctx, claims.user_id)
-    if not await _revoke(ctx, claims):
+    if not await _revoke(ctx, claims, rotated=True):
         raise _unauthorized("invalid_token")
     # A pre-jti token was revoked with its whole session: start a new one.
     session_start = claims.session_start if claims.jti is not None else None

@@ -287,17 +287,26 @@ class SocketNamespace:
         self.rt.io.emit(sock, "auth:expired", {"code": "token_expired"})
         self.rt.io.disconnect(sock)
 
-    def end_revoked(self, user_id: UserId) -> int:
-        """Tell and disconnect this user's sockets whose token was revoked; how many ended."""
+    def end_revoked(self, user_id: UserId, jti: str | None) -> int:
+        """Tell and disconnect this user's sockets that ran on a revoked token.
+
+        `jti`: that token (a logout); None: every session the user's cutoff
+        covers, or all of them when the user is gone. A token replaced by a
+        refresh is not announced: its session goes on (the client sends
+        `auth:refresh` with the new token).
+        """
         ns = self.rt.io.namespaces.get(self.name)
         if ns is None:
             return 0
         ended = 0
+        tokens = self.rt.tokens
         for sock in list(ns.members(user_room(user_id))):
             state = sock.state
             if not isinstance(state, SocketState) or state.user_id != user_id:
                 continue
-            if self.rt.tokens.session_alive(user_id, state.jti, state.session_start):
+            if jti is not None and state.jti != jti:
+                continue
+            if jti is None and tokens.session_alive(user_id, None, state.session_start):
                 continue
             log.info("token revoked on a live socket", extra={"namespace": self.name})
             self.rt.io.emit(sock, "auth:expired", {"code": "invalid_token"})

@@ -131,9 +131,9 @@ class RealtimeServer:
             except Exception:
                 log.exception("presence listener failed", extra={"user_id": user_id})
 
-    async def _revoked(self, user_id: UserId, _jti: str | None) -> None:
+    async def _revoked(self, user_id: UserId, jti: str | None) -> None:
         for namespace in self.namespaces.values():
-            namespace.end_revoked(user_id)
+            namespace.end_revoked(user_id, jti)
 
     def _on_overflow(self, conn: Connection) -> None:
         log.warning("slow consumer disconnected", extra={"eio_sid": conn.sid})
