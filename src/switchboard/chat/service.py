@@ -29,7 +29,7 @@ from switchboard.chat.schemas import (
     MessageOut,
     ReadMarkOut,
 )
-from switchboard.chat.writer import MessageWriter
+from switchboard.chat.writer import MessageWriter, message_out
 from switchboard.config import Settings
 from switchboard.errors import (
     ForbiddenError,
@@ -52,17 +52,6 @@ from switchboard.storage.models import (
 from switchboard.types import CHAT, Room, Sid, UserId, conversation_room, user_room
 
 log = logging.getLogger("switchboard.chat")
-
-
-def message_out(message: Message) -> MessageOut:
-    return MessageOut(
-        id=format_id(message.id),
-        conversation_id=message.conversation_id,
-        sender_id=message.sender_id,
-        body=message.body,
-        created_at=message.created_at,
-        client_msg_id=message.client_msg_id,
-    )
 
 
 def _message_id(value: str, field: str) -> int:
@@ -328,15 +317,15 @@ class ChatService:
             await self.limits.message(sender_id)  # RateLimitedError: ack or HTTP 429
         self._check_body(body)
         message, _created = await self.writer.write(sender_id, conversation_id, body, client_msg_id)
-        return message_out(message)
+        return message
 
-    async def _publish(self, messages: list[Message]) -> None:
+    async def _publish(self, messages: list[MessageOut]) -> None:
         """`message:new` for each message of a committed batch, in id order."""
         for message in messages:
             await self._emit(
                 conversation_room(message.conversation_id),
                 "message:new",
-                message_out(message).model_dump(mode="json"),
+                message.model_dump(mode="json"),
             )
 
     async def history(

@@ -20,13 +20,20 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from switchboard.chat.schemas import MessageOut
 from switchboard.errors import AppError, ForbiddenError, NotFoundError
 from switchboard.storage.database import Database
-from switchboard.storage.models import Conversation, ConversationMember, Message, utcnow
+from switchboard.storage.models import (
+    Conversation,
+    ConversationMember,
+    Message,
+    format_id,
+    utcnow,
+)
 from switchboard.types import UserId
 
 log = logging.getLogger("switchboard.chat")
@@ -41,11 +48,11 @@ class Send:
     conversation_id: int
     body: str
     client_msg_id: str | None
-    done: asyncio.Future[tuple[Message, bool]] = field(repr=False)
+    done: asyncio.Future[tuple[MessageOut, bool]] = field(repr=False)
 
 
 # Runs after a batch's commit, for its new messages in id order (the broadcasts).
-Published = Callable[[list[Message]], Awaitable[None]]
+Published = Callable[[list[MessageOut]], Awaitable[None]]
 
 
 class MessageWriter:
@@ -58,7 +65,7 @@ class MessageWriter:
 
     async def write(
         self, sender_id: UserId, conversation_id: int, body: str, client_msg_id: str | None
-    ) -> tuple[Message, bool]:
+    ) -> tuple[MessageOut, bool]:
         """The stored message and whether it is new (False: an earlier copy of a retry)."""
         loop = asyncio.get_running_loop()
         send = Send(sender_id, conversation_id, body, client_msg_id, loop.create_future())
@@ -120,9 +127,10 @@ class MessageWriter:
                     )
             earlier = await self._earlier_copies(session, batch)
             now = utcnow()
-            results: list[tuple[Send, Message | None, bool]] = []
-            fresh: dict[tuple[int, int, str], Message] = {}
-            new: list[Message] = []
+            # Per send: the stored message (or None: refused), and whether it is new.
+            results: list[tuple[Send, MessageOut | None, bool]] = []
+            fresh: dict[tuple[int, int, str], int] = {}  # retry key -> index in `results`
+            pending: list[int] = []  # indexes of the sends to insert
             for send in batch:
                 if (send.conversation_id, send.sender_id) not in members:
                     results.append((send, None, False))
@@ -136,32 +144,57 @@ class MessageWriter:
                     results.append((send, earlier[key], False))
                     continue
                 if key is not None and key in fresh:  # the same retry twice in one batch
-                    results.append((send, fresh[key], False))
+                    results.append((send, None, False))  # filled in after the insert
                     continue
-                message = Message(
-                    conversation_id=send.conversation_id,
-                    sender_id=send.sender_id,
-                    body=send.body,
-                    client_msg_id=send.client_msg_id,
-                    created_at=now,
-                )
-                new.append(message)
                 if key is not None:
-                    fresh[key] = message
-                results.append((send, message, True))
-            if new:
-                session.add_all(new)
-                await session.flush()
+                    fresh[key] = len(results)
+                pending.append(len(results))
+                results.append((send, None, True))
+            new: list[MessageOut] = []
+            if pending:
+                # One INSERT ... RETURNING for the batch (ids in the rows' order).
+                ids = list(
+                    await session.scalars(
+                        insert(Message).returning(Message.id, sort_by_parameter_order=True),
+                        [
+                            {
+                                "conversation_id": results[i][0].conversation_id,
+                                "sender_id": results[i][0].sender_id,
+                                "body": results[i][0].body,
+                                "client_msg_id": results[i][0].client_msg_id,
+                                "created_at": now,
+                            }
+                            for i in pending
+                        ],
+                    )
+                )
                 await session.execute(
                     update(Conversation)
-                    .where(Conversation.id.in_({m.conversation_id for m in new}))
+                    .where(Conversation.id.in_({results[i][0].conversation_id for i in pending}))
                     .values(last_activity_at=now)
                 )
                 await session.commit()
+                for i, mid in zip(pending, ids, strict=True):
+                    send = results[i][0]
+                    out = MessageOut(
+                        id=format_id(mid),
+                        conversation_id=send.conversation_id,
+                        sender_id=send.sender_id,
+                        body=send.body,
+                        created_at=now,
+                        client_msg_id=send.client_msg_id,
+                    )
+                    results[i] = (send, out, True)
+                    new.append(out)
+            for n, (send, stored, _created) in enumerate(results):
+                if stored is None and send.client_msg_id is not None:
+                    first = fresh.get((send.conversation_id, send.sender_id, send.client_msg_id))
+                    if first is not None and first != n:
+                        results[n] = (send, results[first][1], False)
         # Committed: the broadcasts leave (in id order), then every sender is answered.
         if new:
             try:
-                await self.published(sorted(new, key=lambda m: m.id))
+                await self.published(new)
             except Exception:
                 log.exception("broadcasting a batch of %d messages failed", len(new))
         for send, stored, created in results:
@@ -175,7 +208,7 @@ class MessageWriter:
     @staticmethod
     async def _earlier_copies(
         session: AsyncSession, batch: list[Send]
-    ) -> dict[tuple[int, int, str], Message]:
+    ) -> dict[tuple[int, int, str], MessageOut]:
         keys = {
             (s.conversation_id, s.sender_id, s.client_msg_id)
             for s in batch
@@ -188,7 +221,20 @@ class MessageWriter:
                 tuple_(Message.conversation_id, Message.sender_id, Message.client_msg_id).in_(keys)
             )
         )
-        return {(m.conversation_id, m.sender_id, m.client_msg_id or ""): m for m in rows}
+        return {
+            (m.conversation_id, m.sender_id, m.client_msg_id or ""): message_out(m) for m in rows
+        }
+
+
+def message_out(message: Message) -> MessageOut:
+    return MessageOut(
+        id=format_id(message.id),
+        conversation_id=message.conversation_id,
+        sender_id=message.sender_id,
+        body=message.body,
+        created_at=message.created_at,
+        client_msg_id=message.client_msg_id,
+    )
 
 
 def _fail(send: Send, exc: BaseException) -> None:

@@ -189,13 +189,19 @@ def encode(kind: int, namespace: str, data: Any = None, ack_id: int | None = Non
     """One packet, ready for every transport; bytes in `data` become attachments."""
     prefix = "" if namespace == "/" else namespace + ","
     ident = "" if ack_id is None else str(ack_id)
-    if data is not None and kind in (EVENT, ACK) and _has_binary(data):
-        buffers: list[bytes] = []
-        body = dumps(_extract(data, buffers))
-        kind = BINARY_EVENT if kind == EVENT else BINARY_ACK
-        head = f"4{kind}{len(buffers)}-{prefix}{ident}{body}"
-        return Outgoing(head, *buffers)
-    body = "" if data is None else dumps(data)
+    if data is None:
+        return Outgoing(f"4{kind}{prefix}{ident}")
+    try:
+        # The common case in one C call; bytes (attachments) make orjson refuse.
+        body = orjson.dumps(data, option=_JSON_OPTIONS).decode("utf-8")
+    except TypeError:
+        if kind in (EVENT, ACK) and _has_binary(data):
+            buffers: list[bytes] = []
+            body = dumps(_extract(data, buffers))
+            kind = BINARY_EVENT if kind == EVENT else BINARY_ACK
+            head = f"4{kind}{len(buffers)}-{prefix}{ident}{body}"
+            return Outgoing(head, *buffers)
+        body = dumps(data)
     return Outgoing(f"4{kind}{prefix}{ident}{body}")
 
 
