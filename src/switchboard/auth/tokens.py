@@ -25,6 +25,8 @@ ALGORITHM = "HS256"
 # A user id fits in a signed 64-bit column; longer digit strings are forged.
 _MAX_SUB_DIGITS = 19
 _MAX_JTI_CHARS = 64
+# Tokens whose signature was checked, kept to skip checking it again (bounded).
+_VERIFIED_CACHE_SIZE = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +60,7 @@ class TokenService:
         self.ttl_seconds = ttl_seconds
         self.session_max_seconds = session_max_seconds
         self.revocations = revocations
+        self._verified: dict[str, TokenClaims] = {}
 
     def issue(
         self,
@@ -86,6 +89,21 @@ class TokenService:
         }
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
 
+    def _checked_signature(self, token: str | None) -> TokenClaims:
+        """`verify_jwt`, remembered per token string: a user's tabs and namespaces
+        present the same token, and a signature that was good stays good. The
+        expiry is checked again on every use (and revocation by the caller)."""
+        cached = self._verified.get(token) if token else None
+        if cached is not None and cached.expires_at > time.time():
+            return cached
+        claims = verify_jwt(token, self._secret)
+        assert token is not None  # verify_jwt refuses a missing one
+        verified = self._verified
+        if len(verified) >= _VERIFIED_CACHE_SIZE:
+            del verified[next(iter(verified))]  # the oldest entry
+        verified[token] = claims
+        return claims
+
     def verify(self, token: str | None) -> TokenClaims:
         """Signature, claims, session lifetime, revocation and the user's existence.
 
@@ -93,7 +111,7 @@ class TokenService:
         Raises MissingTokenError, TokenExpiredError or InvalidTokenError
         (UnknownUserError when only the user is not known here).
         """
-        claims = verify_jwt(token, self._secret)
+        claims = self._checked_signature(token)
         if (
             self.session_max_seconds is not None
             and claims.session_start is not None

@@ -28,19 +28,23 @@ class BatchLoader(Generic[K, V]):
     def __init__(self, fetch: Callable[[list[K]], Awaitable[dict[K, V]]], default: V) -> None:
         self._fetch = fetch
         self._default = default
-        self._waiting: dict[K, asyncio.Future[V]] = {}
+        # Per key, one future per caller: a caller that gives up cancels only its own.
+        self._waiting: dict[K, list[asyncio.Future[V]]] = {}
         self._running = False
         self._task: asyncio.Task[None] | None = None
 
     async def load(self, key: K) -> V:
-        future = self._waiting.get(key)
-        if future is None:
-            future = self._waiting[key] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[V] = loop.create_future()
+        waiters = self._waiting.get(key)
+        if waiters is None:
+            self._waiting[key] = [future]
+        else:
+            waiters.append(future)
         if not self._running:
             self._running = True
-            self._task = asyncio.get_running_loop().create_task(self._drain())
-        # Shielded: one caller giving up must not cancel the answer for the others.
-        return await asyncio.shield(future)
+            self._task = loop.create_task(self._drain())
+        return await future
 
     async def _drain(self) -> None:
         try:
@@ -50,13 +54,15 @@ class BatchLoader(Generic[K, V]):
                 try:
                     found = await self._fetch(keys)
                 except Exception as exc:
-                    for future in batch.values():
-                        if not future.done():
-                            future.set_exception(exc)
-                            future.exception()  # retrieved: callers that left are not warned about
+                    for waiters in batch.values():
+                        for future in waiters:
+                            if not future.done():
+                                future.set_exception(exc)
                     continue
-                for key, future in batch.items():
-                    if not future.done():
-                        future.set_result(found.get(key, self._default))
+                for key, waiters in batch.items():
+                    value = found.get(key, self._default)
+                    for future in waiters:
+                        if not future.done():
+                            future.set_result(value)
         finally:
             self._running = False
