@@ -96,7 +96,12 @@ class SwitchboardApp:
 def create_app(settings: Settings | None = None) -> SwitchboardApp:
     settings = settings or load_settings()
     db = Database(settings)
-    revocations = RevocationService(db, settings.redis_url, settings.auth_sync_seconds)
+    revocations = RevocationService(
+        db,
+        settings.redis_url,
+        settings.auth_sync_seconds,
+        rotation_grace_seconds=settings.token_rotation_grace_seconds,
+    )
     tokens = TokenService(
         settings.resolved_jwt_secret(),
         settings.token_ttl_seconds,

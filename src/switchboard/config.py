@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     # How often each node re-reads revocations and users from the database
     # (a safety net: with Redis, changes reach every node at once).
     auth_sync_seconds: float = Field(default=30.0, gt=0)
+    # A token replaced by a refresh keeps working this long (requests in flight).
+    token_rotation_grace_seconds: float = Field(default=30.0, ge=0)
     # Abuse limits (see switchboard.limits); 0 turns one off.
     login_account_limit: int = Field(default=10, ge=0)
     login_account_window_seconds: float = Field(default=300.0, gt=0)

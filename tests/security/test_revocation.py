@@ -34,7 +34,12 @@ def auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc
     """Fast resync so that a user deleted behind the server's back is noticed in seconds."""
     proc = ServerProcess(
         tmp_path_factory.mktemp("revocation"),
-        env={"SWITCHBOARD_RATE_LIMIT": "0", "SWITCHBOARD_AUTH_SYNC_SECONDS": "0.2"},
+        env={
+            "SWITCHBOARD_RATE_LIMIT": "0",
+            "SWITCHBOARD_AUTH_SYNC_SECONDS": "0.2",
+            # Rotation refuses the old token at once here (the grace has its own test).
+            "SWITCHBOARD_TOKEN_ROTATION_GRACE_SECONDS": "0",
+        },
     ).start()
     yield proc
     proc.stop()
@@ -262,3 +267,21 @@ async def test_browser_tabs_survive_a_refresh_in_another_tab(auth_server: Server
         out = await http.post("/api/auth/logout", headers=bearer(tab_a_token), cookies=jar)
         assert out.status_code == 204
         assert (await http.get("/api/auth/me", cookies=jar)).status_code == 401
+
+
+async def test_a_rotated_token_keeps_working_for_a_grace_period_but_cannot_be_refreshed(
+    server_factory,  # type: ignore[no-untyped-def]
+) -> None:
+    # Requests and socket handshakes already under way when another tab refreshed
+    # (the browser's cookie changes under them) must not fail.
+    srv = server_factory(env={"SWITCHBOARD_TOKEN_ROTATION_GRACE_SECONDS": "3"})
+    user = await register(srv.url)
+    r = await _post(srv, "/api/auth/refresh", user.token)
+    assert r.status_code == 200
+    assert await all_accepted(srv, user.token)
+    assert await socket_refusal(srv, user.token) is None
+    # A replay of the old token to refresh gets nothing, grace or not.
+    assert (await _post(srv, "/api/auth/refresh", user.token)).status_code == 401
+    await asyncio.sleep(3.2)
+    assert await all_refused(srv, user.token)
+    assert await socket_refusal(srv, user.token) == "invalid_token"

@@ -55,6 +55,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("switchboard.auth")
 
 CHANNEL = "switchboard:auth"
+# How long a token replaced by a refresh keeps working (requests already in flight).
+ROTATION_GRACE_SECONDS = 30.0
 # A session this young may belong to a user registered on another node whose
 # announcement has not arrived yet: look the id up instead of refusing it.
 FRESH_SESSION_SECONDS = 10.0
@@ -79,7 +81,15 @@ UserState = Literal["ok", "gone", "missing", "unconfirmed"]
 
 
 class RevocationService:
-    def __init__(self, db: Database, redis_url: str | None, sync_seconds: float) -> None:
+    def __init__(
+        self,
+        db: Database,
+        redis_url: str | None,
+        sync_seconds: float,
+        *,
+        rotation_grace_seconds: float = 30.0,
+    ) -> None:
+        self.rotation_grace_seconds = rotation_grace_seconds
         self.db = db
         self.redis_url = redis_url
         self.sync_seconds = sync_seconds
@@ -87,6 +97,7 @@ class RevocationService:
         self._cutoffs: dict[UserId, float] = {}
         self._users: set[UserId] = set()
         self._missing: set[UserId] = set()
+        self._rotated: dict[str, float] = {}  # jti replaced by a refresh -> end of its grace
         self._max_user_id = 0
         self._loaded = False
         self._listeners: list[RevocationListener] = []
@@ -114,7 +125,11 @@ class RevocationService:
 
     def is_revoked(self, user_id: UserId, jti: str | None, session_start: float | None) -> bool:
         if jti is not None and jti in self._jtis:
-            return True
+            # A token a refresh replaced still works for a few seconds: requests and
+            # socket handshakes already under way with it (other tabs, a reconnect
+            # racing the refresh) are not refused. It cannot be refreshed again.
+            grace = self._rotated.get(jti)
+            return grace is None or grace <= time.time()
         cutoff = self._cutoffs.get(user_id)
         return cutoff is not None and (session_start is None or session_start <= cutoff)
 
@@ -226,7 +241,12 @@ class RevocationService:
         if jti in self._jtis:
             return
         self._jtis[jti] = expires_at
-        if not rotated:
+        if rotated:
+            now = time.time()
+            if len(self._rotated) > MAX_MISSING:
+                self._rotated = {j: t for j, t in self._rotated.items() if t > now}
+            self._rotated[jti] = now + self.rotation_grace_seconds
+        else:
             await self._fire(user_id, jti)
 
     async def _apply_cutoff(self, user_id: UserId, at: float) -> None:

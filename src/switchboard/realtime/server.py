@@ -67,7 +67,6 @@ class RealtimeServer:
         self._start_lock = asyncio.Lock()
         self.namespaces: dict[str, SocketNamespace] = {}
         self._presence_listeners: list[PresenceListener] = []
-        self._tasks: set[asyncio.Task[Any]] = set()
         # A logout (on any node) ends the live sockets of the revoked token at once.
         tokens.on_revoked(self._revoked)
 
@@ -100,16 +99,8 @@ class RealtimeServer:
         self._presence_listeners.append(listener)
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
-        """Run a background task that is kept alive and whose failure is logged."""
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("background task failed", exc_info=task.exception())
+        """Run a background task that is kept alive, logged if it fails, ended at close."""
+        return self.io.spawn(coro)
 
     # -- socket lifecycle (called by SocketNamespace) ----------------------------------
 
@@ -163,9 +154,5 @@ class RealtimeServer:
 
     async def close(self) -> None:
         await self.io.shutdown()
-        for task in list(self._tasks):
-            task.cancel()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.presence.close()
         await self.events.close()

@@ -516,4 +516,4 @@ class Server:
     def _task_done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            log.error("transport task failed", exc_info=task.exception())
+            log.error("background task failed", exc_info=task.exception())
