@@ -30,13 +30,20 @@ async def _login(url: str, email: str, password: str) -> str:
 
 
 async def test_revocations_take_effect_on_every_node(nodes: Nodes) -> None:
-    a, b = nodes(2, SWITCHBOARD_AUTH_SYNC_SECONDS="30")
+    a, b = nodes(
+        2, SWITCHBOARD_AUTH_SYNC_SECONDS="30", SWITCHBOARD_TOKEN_ROTATION_GRACE_SECONDS="0"
+    )
     await _revocations_reach_the_other_node(a, b)
 
 
 async def test_revocations_on_postgres(nodes: Nodes, postgres: PostgresProcess) -> None:
     # The same on PostgreSQL: migration 0002 and the revocation tables there.
-    a, b = nodes(2, database_url=postgres.url, SWITCHBOARD_AUTH_SYNC_SECONDS="30")
+    a, b = nodes(
+        2,
+        database_url=postgres.url,
+        SWITCHBOARD_AUTH_SYNC_SECONDS="30",
+        SWITCHBOARD_TOKEN_ROTATION_GRACE_SECONDS="0",
+    )
     await _revocations_reach_the_other_node(a, b)
     tables = postgres.psql(
         "SELECT tablename FROM pg_tables WHERE schemaname = 'public'", "switchboard"

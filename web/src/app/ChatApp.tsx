@@ -179,15 +179,25 @@ export function ChatApp({ me }: { me: User }): ReactNode {
     [client],
   );
 
-  // Users that a conversation names but we cannot name yet: search again (at most every 10 s).
+  // Users that a conversation names but we cannot name yet: ask for them by id
+  // (the first search page holds only a few users), at most every 10 s per id.
+  const askedForUsers = useRef(new Map<number, number>());
   const maybeReloadUsers = useCallback(
     (ids: number[]) => {
       const s = stateRef.current;
-      if (ids.every((id) => s.users[id])) return;
-      if (Date.now() - lastUsersReload.current < 10_000) return;
-      loadUsers().catch(() => undefined);
+      const now = Date.now();
+      const asked = askedForUsers.current;
+      const missing = [...new Set(ids)].filter(
+        (id) => !s.users[id] && now - (asked.get(id) ?? 0) >= 10_000,
+      );
+      if (missing.length === 0) return;
+      for (const id of missing) asked.set(id, now);
+      client
+        .getUsers(missing)
+        .then((users) => dispatch({ type: 'users', users }))
+        .catch(() => undefined); // names are a nicety; the page works without them
     },
-    [loadUsers],
+    [client],
   );
 
   useEffect(() => {

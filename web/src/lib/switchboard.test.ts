@@ -581,6 +581,8 @@ describe('REST helpers', () => {
 
     expect(await client.searchUsers('bo')).toEqual([bob]);
     expect(http.calls.at(-1)!.search.get('q')).toBe('bo');
+    expect(await client.getUsers([2, 124])).toEqual([bob]);
+    expect(http.calls.at(-1)!.search.get('ids')).toBe('2,124');
     expect(await client.listConversations()).toEqual([conv]);
     expect(await client.createConversation([2], 'pair')).toEqual(conv);
     expect(http.calls.at(-1)!.body).toEqual({ member_ids: [2], title: 'pair' });

@@ -266,6 +266,8 @@ export interface SwitchboardClient {
 
   // REST helpers
   searchUsers(q?: string): Promise<User[]>;
+  /** GET /api/users?ids=: the users with these ids (at most 500), e.g. to name members. */
+  getUsers(ids: number[]): Promise<User[]>;
   listConversations(): Promise<ConversationSummary[]>;
   createConversation(memberIds: number[], title?: string | null): Promise<Conversation>;
   getMessages(conversationId: number, page?: MessagesPage): Promise<Message[]>;
@@ -1007,6 +1009,13 @@ export function createSwitchboard(options: SwitchboardOptions = {}): Switchboard
     return res.users;
   }
 
+  async function getUsers(ids: number[]): Promise<User[]> {
+    if (ids.length === 0) return [];
+    const query = { ids: ids.slice(0, 500).join(',') };
+    const res = await request<UsersResponse>('GET', '/api/users', { query, sessionRoute: true });
+    return res.users;
+  }
+
   async function listConversations(): Promise<ConversationSummary[]> {
     const res = await request<ConversationsResponse>('GET', '/api/conversations', { sessionRoute: true });
     return res.conversations;
@@ -1166,6 +1175,7 @@ export function createSwitchboard(options: SwitchboardOptions = {}): Switchboard
     queryPresence,
     markNotificationRead,
     searchUsers,
+    getUsers,
     listConversations,
     createConversation,
     getMessages,
