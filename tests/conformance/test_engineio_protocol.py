@@ -120,7 +120,7 @@ async def test_polling_request_with_a_bad_query_is_400(http, query):
 async def test_websocket_request_with_a_bad_query_is_refused(engineio_any, query):
     with pytest.raises(websockets.InvalidStatus) as info:
         async with ws_connect(engineio_any.ws + PATH + "?" + query):
-            pass
+            pytest.fail("the handshake should have been refused")
     # The fast path answers 400 as polling does; through ASGI a refused WebSocket is a 403.
     assert info.value.response.status_code == (400 if engineio_any.kind == "fast" else 403)
 
@@ -139,7 +139,7 @@ async def test_unknown_sid_is_400(http):
 async def test_websocket_with_an_unknown_sid_is_refused(engineio_any):
     with pytest.raises(websockets.InvalidStatus) as info:
         async with ws_connect(engineio_any.ws + PATH + "?EIO=4&transport=websocket&sid=nope"):
-            pass
+            pytest.fail("the handshake should have been refused")
     assert info.value.response.status_code == (400 if engineio_any.kind == "fast" else 403)
 
 
