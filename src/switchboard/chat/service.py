@@ -19,6 +19,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from switchboard.auth.users import UserService
 from switchboard.chat.schemas import (
@@ -332,10 +333,23 @@ class ChatService:
         self, user_id: UserId, conversation_id: int, before: str | None, limit: int
     ) -> list[MessageOut]:
         """The `limit` newest messages older than `before` (or the newest), oldest first."""
+        rows = await self._newest_first(user_id, conversation_id, before, limit)
+        rows.reverse()
+        return [message_out(m) for m in rows]
+
+    async def _newest_first(
+        self,
+        user_id: UserId,
+        conversation_id: int,
+        before: str | None,
+        limit: int,
+        *where: ColumnElement[bool],
+    ) -> list[Message]:
+        """A page of a conversation's messages (members only), newest first."""
         before_id = None if before is None else _message_id(before, "before")
         stmt = (
             select(Message)
-            .where(Message.conversation_id == conversation_id)
+            .where(Message.conversation_id == conversation_id, *where)
             .order_by(Message.id.desc())
             .limit(limit)
         )
@@ -343,9 +357,7 @@ class ChatService:
             stmt = stmt.where(Message.id < before_id)
         async with self.db.session() as session:
             await self._require_member(session, user_id, conversation_id)
-            rows = list(await session.scalars(stmt))
-        rows.reverse()
-        return [message_out(m) for m in rows]
+            return list(await session.scalars(stmt))
 
     async def search(
         self, user_id: UserId, conversation_id: int, query: str, before: str | None, limit: int
@@ -361,21 +373,13 @@ class ChatService:
             raise InvalidPayloadError("q: must not be empty")
         if "\x00" in needle:  # PostgreSQL refuses NUL in text: bad input, not a 500
             raise InvalidPayloadError("q: must not contain NUL characters")
-        before_id = None if before is None else _message_id(before, "before")
-        stmt = (
-            select(Message)
-            .where(
-                Message.conversation_id == conversation_id,
-                func.lower(Message.body).contains(needle, autoescape=True),
-            )
-            .order_by(Message.id.desc())
-            .limit(limit)
+        rows = await self._newest_first(
+            user_id,
+            conversation_id,
+            before,
+            limit,
+            func.lower(Message.body).contains(needle, autoescape=True),
         )
-        if before_id is not None:
-            stmt = stmt.where(Message.id < before_id)
-        async with self.db.session() as session:
-            await self._require_member(session, user_id, conversation_id)
-            rows = list(await session.scalars(stmt))
         return [message_out(m) for m in rows]
 
     # -- read receipts, typing, presence ----------------------------------------------
