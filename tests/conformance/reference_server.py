@@ -97,7 +97,8 @@ def build(suite: str) -> tuple[Any, Endpoint]:
     return app, Endpoint(server, path)
 
 
-def main() -> None:
+def main(*, portable: bool = False) -> None:
+    """Serve a suite's configuration; `portable` leaves WebSockets to uvicorn (EngineAsgi)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--suite", choices=("socket.io", "engine.io"), required=True)
     parser.add_argument("--port", type=int, default=3000)
@@ -108,7 +109,7 @@ def main() -> None:
         app,
         host=args.host,
         port=args.port,
-        ws=fast_websocket_protocol(endpoint),
+        ws="websockets-sansio" if portable else fast_websocket_protocol(endpoint),
         loop="uvloop",
         http="httptools",
         lifespan="off",

@@ -15,7 +15,7 @@ import httpx
 import pytest
 import websockets
 
-from tests.realtime.test_token_lifetime import short_token
+from tests.realtime.test_token_lifetime import disconnected, short_token
 from tests.support.clients import connect, register
 from tests.support.server import ServerProcess
 
@@ -60,11 +60,7 @@ async def test_a_disconnect_event_does_not_cancel_token_expiry(server: ServerPro
         ack = await client.call("disconnect", {}, namespace="/chat", timeout=5)
         assert ack["error"]["code"] == "invalid_payload"
         await rec.wait_for("/chat", "auth:expired", timeout=10)
-        for _ in range(100):
-            if not client.namespaces:
-                break
-            await asyncio.sleep(0.1)
-        assert client.namespaces == {}
+        assert await disconnected(client)
     finally:
         await client.disconnect()
 
