@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
+from switchboard.realtime.backends.memory import MemoryLog
+from switchboard.realtime.event_log import LogRecord, Pos, Session
 from switchboard.realtime.recovery import resume_from
-from switchboard.realtime.recovery_store import LogRecord, MemoryLog, Pos, Session
 
 
 async def test_entries_older_than_the_window_are_pruned_and_reported_as_a_gap() -> None:

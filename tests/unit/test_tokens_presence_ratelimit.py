@@ -10,7 +10,7 @@ import pytest
 import switchboard
 from switchboard.auth.tokens import TokenService, verify_jwt
 from switchboard.errors import InvalidTokenError, MissingTokenError, TokenExpiredError
-from switchboard.realtime.presence import LocalPresence
+from switchboard.realtime.backends.memory import LocalPresence
 from switchboard.realtime.ratelimit import TokenBucket
 from switchboard.types import Sid
 

@@ -15,7 +15,7 @@ router = APIRouter(tags=["system"])
 @router.get("/healthz")
 async def healthz(ctx: Ctx) -> JSONResponse:
     checks = {"database": await ctx.db.ping()}
-    for name, check in ctx.services.get("health_checks", {}).items():
+    for name, check in ctx.health_checks.items():
         checks[name] = await check()
     ok = all(checks.values())
     return JSONResponse(
