@@ -21,7 +21,7 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import Receive, Scope, Send
 
-from switchboard.api import system
+from switchboard.api import health, presence
 from switchboard.api.body_limit import BodyLimitMiddleware
 from switchboard.api.errors import install_error_handlers
 from switchboard.api.origin import OriginPolicy, SocketIOMount
@@ -175,7 +175,8 @@ def create_app(settings: Settings | None = None) -> SwitchboardApp:
             allow_methods=["*"],
             allow_headers=["*"],
         )
-    http.include_router(system.router)
+    http.include_router(health.router)
+    http.include_router(presence.router)
     http.include_router(auth_routes.router)
     http.include_router(chat_routes.router)
     http.include_router(notification_routes.router)

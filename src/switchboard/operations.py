@@ -17,13 +17,13 @@ import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
+from switchboard.api.errors import answer_unavailable
 from switchboard.api.request_id import RequestIdMiddleware
 from switchboard.config import Settings
 from switchboard.metrics import Metrics
-from switchboard.realtime.backends import Backend, BackendUnavailable, HealthCheck
+from switchboard.realtime.backends import Backend, HealthCheck
 from switchboard.storage.database import Database
 
 if TYPE_CHECKING:
@@ -60,23 +60,15 @@ class Operations:
         return self.backend.health_checks
 
     def install(self, http: FastAPI, rt: RealtimeServer) -> None:
-        """Wire middleware, the backend-outage answer and the emit metrics into a built app."""
+        """Wire the request ids, the emit metrics and the Redis-outage answer into a built app."""
         http.add_middleware(RequestIdMiddleware, metrics=self.metrics)
         rt.emitter.hooks.append(EmitMetrics(self.metrics))
-
-        async def _backend_down(_request: Request, _exc: Exception) -> JSONResponse:
-            return JSONResponse(
-                {"detail": "shared backend unavailable, try again", "code": "unavailable"},
-                status_code=503,
-            )
-
-        http.add_exception_handler(BackendUnavailable, _backend_down)
         if self.backend.name == "redis":
             # redis-py's own errors, from parts that talk to Redis directly
-            # (the event log's publish outbox, presence), mean the same thing.
+            # (presence, the event log), mean the shared backend is down.
             from redis.exceptions import RedisError
 
-            http.add_exception_handler(RedisError, _backend_down)
+            answer_unavailable(http, RedisError, what="redis")
 
     async def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._refresh_gauges())

@@ -124,10 +124,6 @@ class RealtimeServer:
 
     # -- rooms -----------------------------------------------------------------------
 
-    def local_sids(self, namespace: str, room: str) -> list[Sid]:
-        ns = self.io.namespaces.get(namespace)
-        return [Sid(sock.sid) for sock in ns.members(room)] if ns is not None else []
-
     async def join_user_to_room(self, user_id: UserId, room: str, namespace: str) -> None:
         """Make every live socket of a user in `namespace` join `room`."""
         # Through the log: sockets on every node join, and a session restored

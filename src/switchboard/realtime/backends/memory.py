@@ -163,8 +163,5 @@ class LocalPresence:
     async def online_status_bulk(self, user_ids: Iterable[UserId]) -> dict[UserId, bool]:
         return {uid: uid in self._sockets for uid in user_ids}
 
-    def socket_count(self, user_id: UserId) -> int:
-        return len(self._sockets.get(user_id, ()))
-
     async def close(self) -> None:
         self._sockets.clear()
