@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import time
 from collections import deque
 from collections.abc import Iterable, Mapping
@@ -55,6 +56,10 @@ class MemoryLog:
         self._epoch = int(time.time() * 1000)
         self._logs: dict[str, _NamespaceLog] = {}
         self._sessions: dict[tuple[str, str], tuple[float, Session]] = {}
+        # (expiry, key) in expiry order, so expiring costs only what expired
+        # (a disconnect storm saves thousands). An entry whose session was
+        # replaced or taken since is skipped when it comes up.
+        self._expiries: list[tuple[float, tuple[str, str]]] = []
         self._deliver: Deliver = lambda _ns, _pos, _rec: None
 
     def _log(self, namespace: str) -> _NamespaceLog:
@@ -109,12 +114,18 @@ class MemoryLog:
 
     def _expire_sessions(self) -> None:
         now = time.monotonic()
-        for key in [k for k, (exp, _s) in self._sessions.items() if exp < now]:
-            del self._sessions[key]
+        expiries, sessions = self._expiries, self._sessions
+        while expiries and expiries[0][0] < now:
+            exp, key = heapq.heappop(expiries)
+            current = sessions.get(key)
+            if current is not None and current[0] == exp:
+                del sessions[key]
 
     async def save_session(self, session: Session, ttl: float) -> None:
         self._expire_sessions()
-        self._sessions[(session.namespace, session.pid)] = (time.monotonic() + ttl, session)
+        key, exp = (session.namespace, session.pid), time.monotonic() + ttl
+        self._sessions[key] = (exp, session)
+        heapq.heappush(self._expiries, (exp, key))
 
     async def peek_session(self, namespace: str, pid: str) -> Session | None:
         self._expire_sessions()
@@ -128,6 +139,7 @@ class MemoryLog:
 
     async def close(self) -> None:
         self._sessions.clear()
+        self._expiries.clear()
 
 
 class LocalPresence:
