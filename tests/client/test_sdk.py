@@ -366,7 +366,9 @@ async def test_refresh_token_keeps_the_socket_past_the_original_expiry(
     assert first_expiry is not None
     await _until(lambda: time.time() > first_expiry.timestamp() + 0.1)
     await refreshed.refresh_token()
-    await refreshed.sio.eio.ws.close()
+    transport = refreshed.connection.transport
+    assert transport is not None
+    await transport.close()  # as a network failure would
     await asyncio.wait_for(_until(lambda: refreshed_states.items[-1] != "connected"), 5)
     await asyncio.wait_for(
         _until(lambda: refreshed_states.items[-1] in {"connected", "recovered"}), 10
