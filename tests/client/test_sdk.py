@@ -121,6 +121,12 @@ def test_constructor_needs_credentials() -> None:
         SwitchboardClient("http://127.0.0.1:1", email="a@example.com")
 
 
+@pytest.mark.parametrize("transports", [(), ("websocket", "carrier-pigeon")])
+def test_constructor_refuses_unknown_transports(transports: tuple[str, ...]) -> None:
+    with pytest.raises(ValueError, match="transports"):
+        SwitchboardClient("http://127.0.0.1:1", token="t", transports=transports)
+
+
 async def test_helpers_need_a_connection(
     server: ServerProcess, user: Account, sdk: ClientFactory
 ) -> None:

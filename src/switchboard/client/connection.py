@@ -21,7 +21,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from switchboard.client.errors import AckTimeoutError, NotConnectedError, SwitchboardClientError
-from switchboard.client.transports import Transport, TransportError, open_transport
+from switchboard.client.transports import (
+    KNOWN_TRANSPORTS,
+    Transport,
+    TransportError,
+    open_transport,
+)
 from switchboard.transport import engineio as eio
 from switchboard.transport.client import (
     AckReceived,
@@ -74,6 +79,9 @@ class SocketConnection:
         reconnection_delay_max: float = 5.0,
         timeout: float = 10.0,
     ) -> None:
+        unknown = set(transports) - KNOWN_TRANSPORTS
+        if unknown or not transports:
+            raise ValueError(f"transports must be among {sorted(KNOWN_TRANSPORTS)}: {transports!r}")
         self.base_url = base_url
         self.namespaces = tuple(namespaces)
         self.transports = tuple(transports)
@@ -345,6 +353,10 @@ class SocketConnection:
                 await self._attempt()
             except ConnectError as exc:
                 log.info("reconnect attempt %d failed: %s", attempt, exc)
+                continue
+            except Exception:
+                # Not a refusal or a network failure: still no reason to stop trying.
+                log.warning("reconnect attempt %d failed", attempt, exc_info=True)
                 continue
             self._reconnector = None
             await self._connected()

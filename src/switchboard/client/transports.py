@@ -21,6 +21,7 @@ from switchboard.transport import engineio as eio
 from switchboard.transport.engineio import EngineProtocolError
 
 PATH: Final = "/socket.io/"
+KNOWN_TRANSPORTS: Final = frozenset({"websocket", "polling"})
 # What one server message may hold: Switchboard's events are small, but a
 # server is still the network, so nothing unbounded is buffered.
 MAX_MESSAGE: Final = 4 * 1024 * 1024
@@ -170,8 +171,6 @@ async def open_transport(
 ) -> tuple[Transport, list[eio.Packet]]:
     """Handshake: a transport and the packets already received on it (OPEN first)."""
     if "polling" not in transports:
-        if "websocket" not in transports:
-            raise ValueError(f"no known transport in {list(transports)!r}")
         return await WebSocketTransport.open(base_url, headers), []
     # Polling GETs wait up to a heartbeat (25 s by default) before the server answers.
     http = httpx.AsyncClient(timeout=httpx.Timeout(http_timeout, read=None))
