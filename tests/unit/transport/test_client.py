@@ -28,7 +28,7 @@ from switchboard.transport.connection import Connection, Handshake
 from switchboard.transport.engineio import EngineProtocolError
 from switchboard.transport.server import Server, ServerOptions
 from switchboard.transport.socketio import SocketProtocolError
-from tests.transport.test_server import Handler, RecordingSink, spin
+from tests.unit.transport.test_server import Handler, RecordingSink, spin
 
 OPEN = '0{"sid":"e1","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}'
 
