@@ -21,6 +21,7 @@ from switchboard.client import (
     SwitchboardHTTPError,
     TypingEvent,
     UnreadCount,
+    User,
 )
 from tests.client.conftest import ClientFactory, Inbox, eventually, send_notification
 from tests.support.clients import Account, register
@@ -58,6 +59,38 @@ async def test_polling_transport_works_too(
     conv = await alice.create_conversation([bob_acct.id])
     sent = await alice.send_message(conv.id, "over long-polling")
     assert (await inbox.wait())[0] == sent
+    # polling only stays on polling; polling first is upgraded to WebSocket
+    assert alice.connection.transport is not None
+    assert alice.connection.transport.name == "polling"
+    assert bob.connection.transport is not None
+    assert bob.connection.transport.name == "websocket"
+
+
+async def test_a_handler_may_await_a_helper(
+    server: ServerProcess, users: Users, sdk: ClientFactory
+) -> None:
+    """Handlers run beside the reader: one awaiting an ack does not block the wire."""
+    alice, bob, conv = await _pair(server, users, sdk)
+    acked = Inbox()
+
+    @bob.on("message:new")
+    async def read_it(message: Message) -> None:
+        await bob.mark_read(conv.id, message.id)
+        acked(message.id)
+
+    first = await alice.send_message(conv.id, "one")
+    second = await alice.send_message(conv.id, "two")
+    assert await acked.wait(2) == [first.id, second.id]  # in order, each acked
+
+
+async def test_a_refused_socket_is_a_client_error(server: ServerProcess, user: Account) -> None:
+    sb = SwitchboardClient(server.url, token="not-a-jwt")
+    sb.user = user_model(user)  # skips GET /api/auth/me: the socket handshake judges the token
+    with pytest.raises(SwitchboardClientError, match=r"could not connect: /(chat|notifications): "):
+        await sb.connect()
+    assert not sb.is_connected
+    assert sb.state == "disconnected"
+    await sb.close()
 
 
 async def test_token_login_reads_the_user_from_me(server: ServerProcess, user: Account) -> None:
@@ -86,6 +119,12 @@ async def test_bad_token_cannot_connect(server: ServerProcess) -> None:
 def test_constructor_needs_credentials() -> None:
     with pytest.raises(ValueError, match="email and password"):
         SwitchboardClient("http://127.0.0.1:1", email="a@example.com")
+
+
+@pytest.mark.parametrize("transports", [(), ("websocket", "carrier-pigeon")])
+def test_constructor_refuses_unknown_transports(transports: tuple[str, ...]) -> None:
+    with pytest.raises(ValueError, match="transports"):
+        SwitchboardClient("http://127.0.0.1:1", token="t", transports=transports)
 
 
 async def test_helpers_need_a_connection(
@@ -366,13 +405,19 @@ async def test_refresh_token_keeps_the_socket_past_the_original_expiry(
     assert first_expiry is not None
     await _until(lambda: time.time() > first_expiry.timestamp() + 0.1)
     await refreshed.refresh_token()
-    await refreshed.sio.eio.ws.close()
+    transport = refreshed.connection.transport
+    assert transport is not None
+    await transport.close()  # as a network failure would
     await asyncio.wait_for(_until(lambda: refreshed_states.items[-1] != "connected"), 5)
     await asyncio.wait_for(
         _until(lambda: refreshed_states.items[-1] in {"connected", "recovered"}), 10
     )
     assert refreshed_states.items[1] == "reconnecting"
     assert refreshed.is_connected
+
+
+def user_model(account: Account) -> User:
+    return User(id=account.id, email=account.email, name="someone")
 
 
 def control_expiry(client: SwitchboardClient) -> float:

@@ -17,6 +17,8 @@ import base64
 import binascii
 from typing import Final
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
 from switchboard.transport.websocket import OP_BINARY, OP_TEXT, deflate_frame, frame, text_frame
 
 OPEN: Final = 0
@@ -52,8 +54,33 @@ def decode_text(text: str) -> Packet:
 
 
 def decode_payload(body: str) -> list[Packet]:
-    """Every packet of a polling POST body."""
+    """Every packet of a polling body (a client's POST, or a server's GET answer)."""
     return [decode_text(segment) for segment in body.split(SEPARATOR)]
+
+
+class OpenInfo(BaseModel):
+    """The OPEN packet's JSON: the session id and the heartbeat the server keeps."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    sid: str = Field(min_length=1, max_length=256)
+    upgrades: list[str] = Field(default_factory=list, max_length=8)
+    ping_interval_ms: int = Field(alias="pingInterval", ge=1, le=3_600_000)
+    ping_timeout_ms: int = Field(alias="pingTimeout", ge=1, le=3_600_000)
+    max_payload: int = Field(alias="maxPayload", ge=1)
+
+    @property
+    def silence_allowed(self) -> float:
+        """Seconds without a packet from the server after which the session is dead."""
+        return (self.ping_interval_ms + self.ping_timeout_ms) / 1000
+
+
+def decode_open(data: str | bytes) -> OpenInfo:
+    """The data of an OPEN packet (what follows the `0`), validated: it comes from the network."""
+    try:
+        return OpenInfo.model_validate_json(data)
+    except ValidationError:
+        raise EngineProtocolError("invalid open packet") from None
 
 
 class Outgoing:

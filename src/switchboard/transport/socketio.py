@@ -1,4 +1,4 @@
-"""Socket.IO v5 packets, sans-I/O: parse what a client sent, encode what the server sends.
+"""Socket.IO v5 packets, sans-I/O: parse and encode them, in either direction.
 
 A packet is `<type>[<attachments>-][/<namespace>,][<ack id>][<JSON>]`:
 0 CONNECT, 1 DISCONNECT, 2 EVENT, 3 ACK, 4 CONNECT_ERROR, 5 BINARY_EVENT,
@@ -58,8 +58,12 @@ def dumps(value: Any) -> str:
         return json.dumps(value, separators=(",", ":"))
 
 
-def decode(text: str) -> SioPacket:
-    """Parse one text packet; binary attachments (if announced) follow separately."""
+def decode(text: str, *, from_server: bool = False) -> SioPacket:
+    """Parse one text packet; binary attachments (if announced) follow separately.
+
+    `from_server` parses the server's direction (the client side of the
+    protocol): CONNECT answers carry an object, CONNECT_ERROR is allowed.
+    """
     n = len(text)
     if n == 0 or not "0" <= text[0] <= "6":
         raise SocketProtocolError("unknown packet type")
@@ -95,7 +99,7 @@ def decode(text: str) -> SioPacket:
     if i < n:
         data = _loads(text[i:])
     packet = SioPacket(kind, namespace, data, ack_id, attachments)
-    _check_payload(packet, has_payload=i < n)
+    _check_payload(packet, has_payload=i < n, from_server=from_server)
     return packet
 
 
@@ -117,17 +121,20 @@ def _not_json(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def _check_payload(packet: SioPacket, *, has_payload: bool) -> None:
+def _check_payload(packet: SioPacket, *, has_payload: bool, from_server: bool) -> None:
     kind, data = packet.type, packet.data
     if kind == CONNECT:
-        ok = not has_payload or isinstance(data, dict)
+        # A client's auth is optional; a server's answer always carries `{sid, ...}`.
+        ok = isinstance(data, dict) if from_server else not has_payload or isinstance(data, dict)
+    elif kind == CONNECT_ERROR:
+        ok = from_server and isinstance(data, dict)
     elif kind == DISCONNECT:
         ok = not has_payload
     elif kind in (EVENT, BINARY_EVENT):
         ok = isinstance(data, list) and len(data) > 0
     elif kind in (ACK, BINARY_ACK):
         ok = isinstance(data, list) and packet.id is not None
-    else:  # CONNECT_ERROR is never sent by a client
+    else:
         ok = False
     if not ok:
         raise SocketProtocolError("invalid payload for the packet type")

@@ -306,3 +306,27 @@ def test_lone_surrogate_escape_is_valid_json_and_survives_a_round_trip():
     (text,) = sio.encode_event("/", packet.data).parts
     assert sio.decode(text[1:]).data == ["a", "\ud800"]
     text.encode("utf-8")  # what goes on the wire is valid UTF-8
+
+
+# -- the server's direction (what a client parses) ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "packet"),
+    [
+        ('0{"sid":"s"}', SioPacket(sio.CONNECT, "/", {"sid": "s"})),
+        ('0/chat,{"sid":"s","pid":"p"}', SioPacket(sio.CONNECT, "/chat", {"sid": "s", "pid": "p"})),
+        ('4/chat,{"message":"no"}', SioPacket(sio.CONNECT_ERROR, "/chat", {"message": "no"})),
+        ("1/chat,", SioPacket(sio.DISCONNECT, "/chat", None)),
+        ('2/chat,["e",{},"1-0"]', SioPacket(sio.EVENT, "/chat", ["e", {}, "1-0"])),
+        ('3/chat,4[{"ok":true}]', SioPacket(sio.ACK, "/chat", [{"ok": True}], 4)),
+    ],
+)
+def test_decode_from_server(text, packet):
+    assert sio.decode(text, from_server=True) == packet
+
+
+@pytest.mark.parametrize("text", ["0", "0/chat,", "0[]", '4"no"', "4", "1{}"])
+def test_decode_from_server_invalid(text):
+    with pytest.raises(SocketProtocolError):
+        sio.decode(text, from_server=True)
