@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -27,6 +28,8 @@ from switchboard.api.errors import install_error_handlers
 from switchboard.api.origin import OriginPolicy, SocketIOMount
 from switchboard.api.web_page import install_web_page
 from switchboard.auth import routes as auth_routes
+from switchboard.auth.directory import AuthenticateHook, UserDirectory
+from switchboard.auth.host import build_host_auth
 from switchboard.auth.revocation import RevocationService
 from switchboard.auth.tokens import TokenService
 from switchboard.auth.users import UserService
@@ -93,9 +96,18 @@ class SwitchboardApp:
         await self.rt.drain()
 
 
-def create_app(settings: Settings | None = None) -> SwitchboardApp:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    users: UserDirectory | None = None,
+    authenticate: AuthenticateHook | None = None,
+) -> SwitchboardApp:
+    """`users`: the host's user directory; `authenticate`: the host's session check
+    (both docs/host-auth.md). Without them, Switchboard's own users and tokens."""
     settings = settings or load_settings()
     db = Database(settings)
+    user_service = UserService(db, directory=users)
+    host_auth = build_host_auth(settings, user_service, authenticate)
     revocations = RevocationService(
         db,
         settings.redis_url,
@@ -103,16 +115,17 @@ def create_app(settings: Settings | None = None) -> SwitchboardApp:
         rotation_grace_seconds=settings.token_rotation_grace_seconds,
     )
     tokens = TokenService(
-        settings.resolved_jwt_secret(),
+        # In host mode no token of ours is issued or accepted: any key will do.
+        settings.resolved_jwt_secret() if host_auth is None else secrets.token_urlsafe(48),
         settings.token_ttl_seconds,
         session_max_seconds=settings.session_max_seconds,
         revocations=revocations,
+        host=host_auth,
     )
     metrics = Metrics()
     realtime = Realtime()
-    users = UserService(db)
     limits = Limits(settings, metrics)
-    chat = ChatService(db, realtime, users, settings, limits)
+    chat = ChatService(db, realtime, user_service, settings, limits)
     notifications = NotificationService(db, realtime)
     ctx = AppContext(
         settings=settings,
@@ -120,7 +133,7 @@ def create_app(settings: Settings | None = None) -> SwitchboardApp:
         tokens=tokens,
         metrics=metrics,
         realtime=realtime,
-        users=users,
+        users=user_service,
         chat=chat,
         notifications=notifications,
     )
@@ -172,6 +185,8 @@ def create_app(settings: Settings | None = None) -> SwitchboardApp:
         )
     http.include_router(system.router)
     http.include_router(auth_routes.router)
+    if host_auth is None:  # in host mode the host signs its users in
+        http.include_router(auth_routes.session_router)
     http.include_router(chat_routes.router)
     http.include_router(notification_routes.router)
     if settings.api_key:  # no key configured: the internal API does not exist (404)
