@@ -85,8 +85,9 @@ class Settings(BaseSettings):
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
     jwt_user_claim: str = Field(default="sub", min_length=1, max_length=100)
+    # Written as the environment would (comma list), so that the default reads the same.
     jwt_name_claims: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: ["name", "preferred_username", "email"]
+        default="name,preferred_username,email", validate_default=True
     )
     # Where tokens are read from, HTTP and sockets alike (switchboard.auth.credentials).
     auth_cookie: str = Field(default="auth_token", pattern=r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$")

@@ -2,33 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    EmailStr,
-    Field,
-    SerializerFunctionWrapHandler,
-    field_validator,
-    model_serializer,
-)
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 
 class UserOut(BaseModel):
     id: int
     email: str
     name: str
-    # The host app's id of this user (host-token trust); absent for Switchboard's own users.
+    # The host app's id of this user (host mode, docs/host-auth.md); null for
+    # users who registered with Switchboard itself.
     external_id: str | None = None
-
-    @model_serializer(mode="wrap")
-    def _omit_absent_external_id(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        # Switchboard's own users keep exactly the contract's three fields.
-        data: dict[str, Any] = handler(self)
-        if data.get("external_id") is None:
-            data.pop("external_id", None)
-        return data
 
 
 class RegisterIn(BaseModel):
