@@ -22,25 +22,40 @@ from tests.support.server import free_port
 
 # The host app's users and its session store (what Django keeps in its tables).
 HOST_USERS = {"u-ada": "Ada", "u-bob": "Bob", "u-eve": "Eve"}
-SESSIONS = {"s-ada": "u-ada", "s-bob": "u-bob", "s-eve": "u-eve", "s-ghost": "u-ghost"}
+SESSIONS = {
+    "s-ada": "u-ada",
+    "s-bob": "u-bob",
+    "s-eve": "u-eve",
+    "s-ghost": "u-ghost",
+    "s-crash": "u-crash",
+}
 
 
 class HostDirectory:
-    """Eve has blocked everyone: nobody may start a conversation with her."""
+    """Eve has blocked everyone: nobody may start a conversation with her.
+
+    `u-crash`, the query "boom" and anything Eve starts make the host's code fail.
+    """
 
     def __init__(self) -> None:
         self.lookups: list[str] = []
 
     async def lookup(self, external_id: str) -> DirectoryUser | None:
         self.lookups.append(external_id)
+        if external_id == "u-crash":
+            raise RuntimeError("the user service is down")
         name = HOST_USERS.get(external_id)
         return DirectoryUser(external_id, name) if name else None
 
     async def search(self, query: str, limit: int) -> list[DirectoryUser]:
+        if query == "boom":
+            raise RuntimeError("the search index is down")
         hits = [DirectoryUser(i, n) for i, n in HOST_USERS.items() if query.lower() in n.lower()]
         return hits[:limit]
 
     async def may_message(self, sender: str, recipient: str) -> bool:
+        if sender == "u-eve":
+            raise RuntimeError("the block list is down")
         return recipient != "u-eve"
 
 
@@ -96,6 +111,7 @@ async def test_the_hook_authenticates_http_and_the_directory_names_new_users(
             "unknown session": (_session("s-nobody"), "invalid_token"),
             "user the directory does not know": (_session("s-ghost"), "invalid_token"),
             "hook raises": (_session("s-boom"), "invalid_token"),
+            "directory lookup raises": (_session("s-crash"), "invalid_token"),
         }
         for case, (headers, code) in refusals.items():
             refused = await http.get("/api/auth/me", headers=headers)
@@ -122,6 +138,14 @@ async def test_the_directory_answers_searches_and_may_message(tmp_path: Path) ->
             "/api/conversations", json={"member_ids": [bob["id"]]}, headers=_session("s-ada")
         )
         assert allowed.status_code == 201
+
+        # The host's code failing is never a 500: no users found, the conversation refused.
+        broken = await http.get("/api/users", params={"q": "boom"}, headers=_session("s-ada"))
+        assert (broken.status_code, broken.json()) == (200, {"users": []})
+        unsure = await http.post(
+            "/api/conversations", json={"member_ids": [bob["id"]]}, headers=_session("s-eve")
+        )
+        assert unsure.status_code == 403
 
 
 async def test_the_hook_authenticates_socket_handshakes_from_their_cookies(

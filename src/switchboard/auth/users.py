@@ -71,7 +71,7 @@ class UserService:
             found = await session.scalar(select(User.id).where(User.external_id == external_id))
         if found is None:
             if self.directory is not None:
-                entry = await self.directory.lookup(external_id)
+                entry = await self._lookup(self.directory, external_id)
                 if entry is None:
                     raise InvalidTokenError("unknown user")
                 name = entry.name
@@ -80,6 +80,15 @@ class UserService:
             self._by_external.clear()
         self._by_external[external_id] = found
         return found
+
+    @staticmethod
+    async def _lookup(directory: UserDirectory, external_id: str) -> DirectoryUser | None:
+        try:
+            return await directory.lookup(external_id)
+        except Exception:
+            # The host's code failed: this caller is refused, the server stays up.
+            log.exception("UserDirectory.lookup failed; refusing the caller")
+            raise InvalidTokenError() from None
 
     async def _create_external(self, external_id: str, name: str) -> int:
         user = User(
@@ -106,7 +115,11 @@ class UserService:
     async def search_directory(self, q: str, limit: int) -> list[User]:
         """The host directory's search, as Switchboard users (rows created as needed)."""
         assert self.directory is not None
-        found: list[DirectoryUser] = (await self.directory.search(q, limit))[:limit]
+        try:
+            found = (await self.directory.search(q, limit))[:limit]
+        except Exception:
+            log.exception("UserDirectory.search failed; answering no users")
+            return []
         ids = [await self.resolve_external(u.external_id, u.name) for u in found]
         by_id = {u.id: u for u in await self.get_many(ids)}
         return [by_id[i] for i in ids if i in by_id]
@@ -131,11 +144,19 @@ class UserService:
         sender = external.get(sender_id)
         if sender is None:
             return []
-        return [
-            uid
-            for uid in sorted(others)
-            if uid in external and not await directory.may_message(sender, external[uid])
-        ]
+        refused = []
+        for uid in sorted(others):
+            if uid not in external:
+                continue
+            try:
+                allowed = await directory.may_message(sender, external[uid])
+            except Exception:
+                # Unknown is not yes: the conversation is refused, the failure logged.
+                log.exception("UserDirectory.may_message failed; refusing")
+                allowed = False
+            if not allowed:
+                refused.append(uid)
+        return refused
 
     async def register(self, email: str, password: str, name: str) -> User:
         user = User(email=email.lower(), name=name, password_hash=await hash_password(password))
