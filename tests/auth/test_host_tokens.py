@@ -12,6 +12,7 @@ import jwt
 import pytest
 import socketio
 
+from switchboard.client import SwitchboardClient
 from tests.auth.hostkeys import AUDIENCE, ISSUER, KeyPair
 from tests.support.clients import Recorder
 from tests.support.recovering import RecoveringClient
@@ -245,3 +246,12 @@ async def test_auth_refresh_on_a_live_socket_takes_a_new_host_token(
         assert ack["error"]["code"] == "forbidden"
     finally:
         await client.disconnect()
+
+
+async def test_the_python_client_works_with_a_host_token(host_server: ServerProcess) -> None:
+    sub = f"sdk-{uuid.uuid4().hex}"
+    async with SwitchboardClient(host_server.url, token=HOST.token(sub, name="Sdk")) as sb:
+        me = await sb.me()
+        assert me.name == "Sdk"
+        conversation = await sb.create_conversation([], title="notes")
+        await sb.send_message(conversation.id, "from the SDK")
