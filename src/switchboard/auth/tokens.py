@@ -1,4 +1,7 @@
-"""JWT issue and verification: the one `TokenService.verify` used by HTTP and sockets alike.
+"""JWT issue and checks: `TokenService.authenticate_credentials` serves HTTP and sockets alike.
+
+Switchboard's own HS256 tokens are checked here; in host mode the check is
+handed to `auth.host.HostAuth` (the host's JWTs or its `authenticate` hook).
 
 Every token carries a `jti` (so one token can be revoked) and an `auth_time`,
 the start of its session: a refresh keeps it, so `SWITCHBOARD_SESSION_MAX_SECONDS`
