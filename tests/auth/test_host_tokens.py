@@ -85,9 +85,13 @@ async def test_a_host_token_creates_its_user_once_named_from_the_claims(
     assert user["name"] == "Ada Lovelace"
     assert user["email"] == ""
     assert isinstance(user["id"], int)
-    # Another token of the same host user (a later login) is the same Switchboard user.
-    again = await _me(host_server.url, HOST.token(sub, name="Someone Else", iat=int(time.time())))
-    assert again.json()["user"] == user
+    # Another token of the same host user (a later login) is the same Switchboard user;
+    # a new name in it renames the user (the host is where names change)...
+    again = await _me(host_server.url, HOST.token(sub, name="Ada King", iat=int(time.time())))
+    assert again.json()["user"] == {**user, "name": "Ada King"}
+    # ...and a token naming nobody keeps the name.
+    bare = await _me(host_server.url, HOST.token(sub, iat=int(time.time()) - 1))
+    assert bare.json()["user"] == {**user, "name": "Ada King"}
 
 
 async def test_a_new_host_user_seen_by_many_requests_at_once_gets_one_row(

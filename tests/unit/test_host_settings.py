@@ -111,6 +111,6 @@ def test_host_ids_are_bounded_strings() -> None:
 
 def test_display_name_takes_the_first_usable_claim() -> None:
     claims = {"name": "  ", "preferred_username": "ada\u200b", "email": "ada@example.com"}
-    assert display_name(claims, ["name", "preferred_username", "email"], "id") == "ada"
-    assert display_name({"name": 7}, ["name"], "the-id") == "the-id"
-    assert display_name({"name": "N" * 300}, ["name"], "id") == "N" * 100
+    assert display_name(claims, ["name", "preferred_username", "email"]) == "ada"
+    assert display_name({"name": 7}, ["name"]) is None
+    assert display_name({"name": "N" * 300}, ["name"]) == "N" * 100

@@ -89,7 +89,7 @@ class HostAuth:
         if external_id is None:
             log.warning("the authenticate hook returned an unusable user id; refusing the caller")
             raise InvalidTokenError()
-        name = answer.name if isinstance(answer, DirectoryUser) else external_id
+        name = answer.name if isinstance(answer, DirectoryUser) else None
         user_id = await self._users.resolve_external(external_id, name)
         # No token, so no `exp`: a socket lives this long, then reconnects (and asks again).
         return TokenClaims(

@@ -39,7 +39,7 @@ class HostIdentity:
     """Who a valid host token says the caller is."""
 
     external_id: str
-    name: str
+    name: str | None  # None: the claims name nobody
     expires_at: float
     issued_at: float | None
 
@@ -55,15 +55,15 @@ def external_id_of(value: object) -> str | None:
     return value
 
 
-def display_name(claims: dict[str, Any], name_claims: list[str], fallback: str) -> str:
-    """The first non-empty name claim, bounded; else `fallback` (the host id)."""
+def display_name(claims: dict[str, Any], name_claims: list[str]) -> str | None:
+    """The first non-empty name claim, bounded; None when no claim names the user."""
     for claim in name_claims:
         value = claims.get(claim)
         if isinstance(value, str):
             cleaned = "".join(ch for ch in value if not unicodedata.category(ch).startswith("C"))
             if cleaned.strip():
                 return cleaned.strip()[:MAX_NAME_CHARS]
-    return fallback[:MAX_NAME_CHARS]
+    return None
 
 
 def load_public_key(value: str, algorithms: list[str]) -> PublicKey:
@@ -193,7 +193,7 @@ class HostTokenVerifier:
         issued = float(iat) if isinstance(iat, int | float) and not isinstance(iat, bool) else None
         return HostIdentity(
             external_id=external_id,
-            name=display_name(claims, self._name_claims, external_id),
+            name=display_name(claims, self._name_claims),
             expires_at=float(exp),
             issued_at=issued,
         )

@@ -12,7 +12,7 @@ import hashlib
 import logging
 from collections.abc import Iterable
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from switchboard.auth.directory import DirectoryUser, UserDirectory
@@ -29,14 +29,18 @@ log = logging.getLogger("switchboard.auth")
 HOST_EMAIL_DOMAIN = "host-users.invalid"
 # A host user cannot log in with a password: this is no argon2 hash.
 NO_PASSWORD = "!"  # noqa: S105 - a marker, not a secret
-# Host id -> Switchboard id, kept per node (rows are never re-keyed).
 _ID_CACHE_SIZE = 100_000
+MAX_NAME_CHARS = 100
 
 
 def user_out(user: User) -> UserOut:
     if user.external_id is not None:
         return UserOut(id=user.id, email="", name=user.name, external_id=user.external_id)
     return UserOut(id=user.id, email=user.email, name=user.name)
+
+
+def _bounded_name(name: str | None, external_id: str) -> str:
+    return ((name or "").strip() or external_id)[:MAX_NAME_CHARS]
 
 
 def host_email(external_id: str) -> str:
@@ -53,33 +57,53 @@ class UserService:
         self.db = db
         # The host's directory; None: Switchboard's own table is the directory.
         self.directory = directory
-        self._by_external: dict[str, int] = {}
+        # Host id -> (Switchboard id, name as stored), per node; rows are never re-keyed.
+        self._by_external: dict[str, tuple[int, str]] = {}
 
     # -- host users ----------------------------------------------------------------
 
-    async def resolve_external(self, external_id: str, name: str) -> int:
+    async def resolve_external(self, external_id: str, name: str | None) -> int:
         """Switchboard's id for a host user, creating the row the first time.
 
-        `name` (from the token's claims) is used only when there is no host
-        directory; with one, its `lookup` names the user or refuses it
+        `name` comes from the token's claims (None: the claims name nobody).
+        Without a host directory it names a new user, and a later token with
+        another name renames it (the host is where names change). With a
+        directory, its `lookup` names a new user or refuses it
         (InvalidTokenError). Safe when several processes see a new id at once.
         """
         known = self._by_external.get(external_id)
-        if known is not None:
-            return known
+        if known is None:
+            async with self.db.session() as session:
+                row = (
+                    await session.execute(
+                        select(User.id, User.name).where(User.external_id == external_id)
+                    )
+                ).first()
+            if row is not None:
+                known = (row[0], row[1])
+            else:
+                if self.directory is not None:
+                    entry = await self._lookup(self.directory, external_id)
+                    if entry is None:
+                        raise InvalidTokenError("unknown user")
+                    name = entry.name
+                fresh = _bounded_name(name, external_id)
+                known = (await self._create_external(external_id, fresh), fresh)
+            if len(self._by_external) >= _ID_CACHE_SIZE:
+                self._by_external.clear()
+            self._by_external[external_id] = known
+        user_id, current = known
+        if self.directory is None and name is not None:
+            wanted = _bounded_name(name, external_id)
+            if wanted != current:
+                await self._rename(user_id, wanted)
+                self._by_external[external_id] = (user_id, wanted)
+        return user_id
+
+    async def _rename(self, user_id: int, name: str) -> None:
         async with self.db.session() as session:
-            found = await session.scalar(select(User.id).where(User.external_id == external_id))
-        if found is None:
-            if self.directory is not None:
-                entry = await self._lookup(self.directory, external_id)
-                if entry is None:
-                    raise InvalidTokenError("unknown user")
-                name = entry.name
-            found = await self._create_external(external_id, name)
-        if len(self._by_external) >= _ID_CACHE_SIZE:
-            self._by_external.clear()
-        self._by_external[external_id] = found
-        return found
+            await session.execute(update(User).where(User.id == user_id).values(name=name))
+            await session.commit()
 
     @staticmethod
     async def _lookup(directory: UserDirectory, external_id: str) -> DirectoryUser | None:
@@ -93,7 +117,7 @@ class UserService:
     async def _create_external(self, external_id: str, name: str) -> int:
         user = User(
             email=host_email(external_id),
-            name=(name.strip() or external_id)[:100],
+            name=name,
             password_hash=NO_PASSWORD,
             external_id=external_id,
         )
