@@ -27,6 +27,7 @@ from switchboard.api.body_limit import BodyLimitMiddleware
 from switchboard.api.errors import install_error_handlers
 from switchboard.api.origin import OriginPolicy, SocketIOMount
 from switchboard.api.web_page import install_web_page
+from switchboard.auth import internal as auth_internal
 from switchboard.auth import routes as auth_routes
 from switchboard.auth.directory import AuthenticateHook, UserDirectory
 from switchboard.auth.host import build_host_auth
@@ -191,6 +192,7 @@ def create_app(
     http.include_router(notification_routes.router)
     if settings.api_key:  # no key configured: the internal API does not exist (404)
         http.include_router(notification_internal.router)
+        http.include_router(auth_internal.router)
 
     install_web_page(http, STATIC_DIR)
 

@@ -259,3 +259,37 @@ async def test_the_python_client_works_with_a_host_token(host_server: ServerProc
         assert me.name == "Sdk"
         conversation = await sb.create_conversation([], title="notes")
         await sb.send_message(conversation.id, "from the SDK")
+
+
+async def test_a_host_backend_maps_its_ids_through_the_internal_api(
+    host_server: ServerProcess, server: ServerProcess
+) -> None:
+    new, seen = f"backend-{uuid.uuid4().hex}", f"seen-{uuid.uuid4().hex}"
+    seen_id = (await _me(host_server.url, HOST.token(seen, name="Seen"))).json()["user"]["id"]
+    key = {"Authorization": "Bearer test-api-key"}
+    async with httpx.AsyncClient(base_url=host_server.url, headers=key) as http:
+        r = await http.post("/api/internal/users", json={"external_ids": [new, seen, new]})
+        assert r.status_code == 200, r.text
+        users = r.json()["users"]
+        assert [(u["external_id"], u["name"]) for u in users] == [(new, new), (seen, "Seen")]
+        assert users[1]["id"] == seen_id
+        # The backend can now notify the user it only knew by its own id.
+        notified = await http.post(
+            "/api/internal/notifications", json={"user_ids": [users[0]["id"]], "title": "Hi"}
+        )
+        assert notified.status_code == 202
+        bad = await http.post("/api/internal/users", json={"external_ids": ["tab\there"]})
+        assert bad.status_code == 422
+        wrong_key = await http.post(
+            "/api/internal/users",
+            json={"external_ids": [new]},
+            headers={"Authorization": "Bearer nope"},
+        )
+        assert wrong_key.status_code == 401
+    # Its first token names it and finds the same user.
+    me = (await _me(host_server.url, HOST.token(new, name="Named Later"))).json()["user"]
+    assert (me["id"], me["name"]) == (users[0]["id"], "Named Later")
+    async with httpx.AsyncClient(base_url=server.url, headers=key) as http:
+        # A server of Switchboard's own users has no host ids.
+        embedded = await http.post("/api/internal/users", json={"external_ids": [new]})
+        assert embedded.status_code == 404
