@@ -105,6 +105,11 @@ def build_host_auth(
     """Host mode's authenticator, or None for Switchboard's own tokens (the default)."""
     if hook is None and not settings.host_tokens:
         return None
+    if hook is not None and settings.host_tokens:
+        log.warning(
+            "an authenticate hook was given: it authenticates every caller, "
+            "SWITCHBOARD_JWT_ALGORITHMS and the other host-token settings are not used"
+        )
     verifier = HostTokenVerifier(settings) if hook is None else None
     return HostAuth(
         users,
