@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -26,7 +27,10 @@ from switchboard.api.body_limit import BodyLimitMiddleware
 from switchboard.api.errors import install_error_handlers
 from switchboard.api.origin import OriginPolicy, SocketIOMount
 from switchboard.api.web_page import install_web_page
+from switchboard.auth import internal as auth_internal
 from switchboard.auth import routes as auth_routes
+from switchboard.auth.directory import AuthenticateHook, UserDirectory
+from switchboard.auth.host import build_host_auth
 from switchboard.auth.revocation import RevocationService
 from switchboard.auth.tokens import TokenService
 from switchboard.auth.users import UserService
@@ -94,12 +98,21 @@ class SwitchboardApp:
         await self.rt.drain()
 
 
-def create_app(settings: Settings | None = None) -> SwitchboardApp:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    users: UserDirectory | None = None,
+    authenticate: AuthenticateHook | None = None,
+) -> SwitchboardApp:
+    """`users`: the host's user directory; `authenticate`: the host's session check
+    (both docs/host-auth.md). Without them, Switchboard's own users and tokens."""
     settings = settings or load_settings()
     db = Database(settings)
     metrics = Metrics()
     # Memory or Redis, decided here once, from SWITCHBOARD_REDIS_URL.
     backend = open_backend(settings, node_id=resolve_node_id(settings), metrics=metrics)
+    user_service = UserService(db, directory=users)
+    host_auth = build_host_auth(settings, user_service, authenticate)
     revocations = RevocationService(
         db,
         backend.revocations,
@@ -107,15 +120,16 @@ def create_app(settings: Settings | None = None) -> SwitchboardApp:
         rotation_grace_seconds=settings.token_rotation_grace_seconds,
     )
     tokens = TokenService(
-        settings.resolved_jwt_secret(),
+        # In host mode no token of ours is issued or accepted: any key will do.
+        settings.resolved_jwt_secret() if host_auth is None else secrets.token_urlsafe(48),
         settings.token_ttl_seconds,
         session_max_seconds=settings.session_max_seconds,
         revocations=revocations,
+        host=host_auth,
     )
     realtime = Realtime()
-    users = UserService(db)
     limits = Limits(settings, backend.shared_buckets, metrics)
-    chat = ChatService(db, realtime, users, settings, limits)
+    chat = ChatService(db, realtime, user_service, settings, limits)
     notifications = NotificationService(db, realtime)
     ctx = AppContext(
         settings=settings,
@@ -123,7 +137,7 @@ def create_app(settings: Settings | None = None) -> SwitchboardApp:
         tokens=tokens,
         metrics=metrics,
         realtime=realtime,
-        users=users,
+        users=user_service,
         chat=chat,
         notifications=notifications,
         health_checks=backend.health_checks,
@@ -178,10 +192,13 @@ def create_app(settings: Settings | None = None) -> SwitchboardApp:
     http.include_router(health.router)
     http.include_router(presence.router)
     http.include_router(auth_routes.router)
+    if host_auth is None:  # in host mode the host signs its users in
+        http.include_router(auth_routes.session_router)
     http.include_router(chat_routes.router)
     http.include_router(notification_routes.router)
     if settings.api_key:  # no key configured: the internal API does not exist (404)
         http.include_router(notification_internal.router)
+        http.include_router(auth_internal.router)
 
     install_web_page(http, STATIC_DIR)
 

@@ -73,6 +73,27 @@ class Settings(BaseSettings):
     # and its sockets go offline (within ttl + ttl/3; keep it under 30 s).
     node_ttl_seconds: float = Field(default=15.0, gt=0, le=60)
 
+    # Host-token trust (docs/host-auth.md): set the algorithms to accept the host
+    # app's JWTs instead of issuing our own. Empty: Switchboard's own HS256 tokens.
+    jwt_algorithms: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # A PEM public key, or the path of a file holding one (RS*/PS*/ES* algorithms).
+    jwt_public_key: str | None = None
+    jwks_url: str | None = None
+    jwks_cache_seconds: float = Field(default=300.0, gt=0)
+    # An unknown `kid` refetches the key set at most this often (rotation vs. floods).
+    jwks_refresh_min_seconds: float = Field(default=30.0, ge=0)
+    jwks_timeout_seconds: float = Field(default=5.0, gt=0)
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    jwt_user_claim: str = Field(default="sub", min_length=1, max_length=100)
+    # Written as the environment would (comma list), so that the default reads the same.
+    jwt_name_claims: Annotated[list[str], NoDecode] = Field(
+        default="name,preferred_username,email", validate_default=True
+    )
+    # Where tokens are read from, HTTP and sockets alike (switchboard.auth.credentials).
+    auth_cookie: str = Field(default="auth_token", pattern=r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$")
+    auth_header: str = Field(default="authorization", pattern=r"^[A-Za-z0-9-]{1,100}$")
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
@@ -80,7 +101,28 @@ class Settings(BaseSettings):
             return [o.strip().rstrip("/") for o in value.split(",") if o.strip()]
         return value
 
-    @field_validator("api_key", "jwt_secret", "redis_url", mode="before")
+    @field_validator("jwt_algorithms", "jwt_name_claims", mode="before")
+    @classmethod
+    def _split_names(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
+
+    @field_validator("auth_header", mode="after")
+    @classmethod
+    def _lower_header(cls, value: str) -> str:
+        return value.lower()
+
+    @field_validator(
+        "api_key",
+        "jwt_secret",
+        "redis_url",
+        "jwt_public_key",
+        "jwks_url",
+        "jwt_issuer",
+        "jwt_audience",
+        mode="before",
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
@@ -89,6 +131,11 @@ class Settings(BaseSettings):
     @classmethod
     def _backend_url(cls, value: str | None) -> str | None:
         return None if value is None else check_url(value)
+
+    @property
+    def host_tokens(self) -> bool:
+        """Whether the host app's JWTs are trusted (and our own are not issued)."""
+        return bool(self.jwt_algorithms)
 
     @property
     def is_sqlite(self) -> bool:
@@ -122,6 +169,73 @@ def load_settings(**overrides: object) -> Settings:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "settings"
         raise ConfigError(f"invalid setting SWITCHBOARD_{field.upper()}: {first['msg']}") from None
-    if settings.env == "production" and not settings.jwt_secret:
+    problem = host_token_problem(settings)
+    if problem is not None:
+        raise ConfigError(problem)
+    if settings.env == "production" and not settings.jwt_secret and not settings.host_tokens:
         settings.resolved_jwt_secret()  # raises the clear ConfigError
     return settings
+
+
+HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
+ASYMMETRIC_ALGORITHMS = frozenset(
+    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"}
+)
+
+
+def host_token_problem(settings: Settings) -> str | None:
+    """Why the host-token settings cannot work together, or None.
+
+    Refused: `none`; an algorithm set mixing HMAC with public-key algorithms
+    (a public key must never be usable as an HMAC secret: algorithm
+    confusion); a key source that does not fit the algorithms.
+    """
+    algorithms = settings.jwt_algorithms
+    key_sources = [
+        name
+        for name, value in (
+            ("SWITCHBOARD_JWT_PUBLIC_KEY", settings.jwt_public_key),
+            ("SWITCHBOARD_JWKS_URL", settings.jwks_url),
+        )
+        if value
+    ]
+    if not algorithms:
+        if key_sources or settings.jwt_issuer or settings.jwt_audience:
+            return (
+                "invalid setting SWITCHBOARD_JWT_ALGORITHMS: required with "
+                + (", ".join(key_sources) or "SWITCHBOARD_JWT_ISSUER/SWITCHBOARD_JWT_AUDIENCE")
+                + " (e.g. RS256)"
+            )
+        return None
+    unknown = [a for a in algorithms if a not in HMAC_ALGORITHMS | ASYMMETRIC_ALGORITHMS]
+    if unknown:
+        return (
+            f"invalid setting SWITCHBOARD_JWT_ALGORITHMS: {', '.join(unknown)} not accepted "
+            f"(one of {', '.join(sorted(HMAC_ALGORITHMS | ASYMMETRIC_ALGORITHMS))}; never none)"
+        )
+    hmac = set(algorithms) & HMAC_ALGORITHMS
+    if hmac and len(hmac) != len(set(algorithms)):
+        return (
+            "invalid setting SWITCHBOARD_JWT_ALGORITHMS: HMAC (HS*) and public-key algorithms "
+            "cannot be mixed (a public key would be accepted as an HMAC secret)"
+        )
+    if hmac:
+        if key_sources:
+            return (
+                f"invalid setting {key_sources[0]}: "
+                "HS* algorithms verify with SWITCHBOARD_JWT_SECRET"
+            )
+        if not settings.jwt_secret:
+            return (
+                "invalid setting SWITCHBOARD_JWT_SECRET: "
+                "required for HS* host tokens (the host's secret)"
+            )
+        return None
+    if len(key_sources) != 1:
+        return (
+            "invalid setting SWITCHBOARD_JWT_PUBLIC_KEY: public-key algorithms need exactly one "
+            "of SWITCHBOARD_JWT_PUBLIC_KEY or SWITCHBOARD_JWKS_URL"
+        )
+    if settings.jwks_url and not settings.jwks_url.startswith(("https://", "http://")):
+        return "invalid setting SWITCHBOARD_JWKS_URL: an http(s) URL"
+    return None

@@ -24,7 +24,8 @@ async def test_register_sets_http_only_cookie_and_returns_token(server: ServerPr
     assert r.status_code == 201
     body = r.json()
     assert set(body) == {"user", "token"}
-    assert set(body["user"]) == {"id", "email", "name"}
+    assert set(body["user"]) == {"id", "email", "name", "external_id"}
+    assert body["user"]["external_id"] is None  # a user of Switchboard's own, not a host's
     assert body["user"]["email"] == body["user"]["email"].lower()
     cookie = r.headers["set-cookie"]
     assert cookie.startswith(f"auth_token={body['token']};")
@@ -86,7 +87,9 @@ async def test_login_me_refresh_logout(server: ServerProcess) -> None:
         # The client now holds the cookie: /me works without a header.
         me = await http.get("/api/auth/me")
         assert me.status_code == 200
-        assert me.json() == {"user": {"id": user.id, "email": user.email, "name": "Grace"}}
+        assert me.json() == {
+            "user": {"id": user.id, "email": user.email, "name": "Grace", "external_id": None}
+        }
 
         refreshed = await http.post("/api/auth/refresh")
         assert refreshed.status_code == 200
@@ -128,7 +131,7 @@ async def test_user_search_needs_auth_and_escapes_wildcards(server: ServerProces
         found = (await http.get("/api/users", params={"q": "alic"})).json()["users"]
         assert any(u["id"] == alice.id for u in found)
         assert all("alic" in (u["name"] + u["email"]).lower() for u in found)
-        assert all(set(u) == {"id", "email", "name"} for u in found)
+        assert all(set(u) == {"id", "email", "name", "external_id"} for u in found)
         assert (await http.get("/api/users", params={"q": "%"})).json()["users"] == []
     async with httpx.AsyncClient(base_url=server.url) as anon:
         assert (await anon.get("/api/users", params={"q": "a"})).status_code == 401

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Request
 
+from switchboard.auth.credentials import Credentials, extract
 from switchboard.auth.tokens import TokenClaims
 from switchboard.context import AppContext
-from switchboard.errors import AuthError
-from switchboard.realtime.auth import cookie_token
 
 
 def get_ctx(request: Request) -> AppContext:
@@ -20,44 +19,32 @@ def get_ctx(request: Request) -> AppContext:
 Ctx = Annotated[AppContext, Depends(get_ctx)]
 
 
-def _bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() == "bearer" and value.strip():
-        return value.strip()
-    return None
+def request_credentials(request: Request, ctx: AppContext) -> Credentials:
+    """The request's credentials: the configured header (`Authorization: Bearer`), the cookie."""
+    settings = ctx.settings
+    return extract(
+        {k: v for k, v in request.headers.items()},
+        cookie_name=settings.auth_cookie,
+        header_name=settings.auth_header,
+    )
 
 
 async def authenticate_request(request: Request, ctx: AppContext) -> TokenClaims:
-    """The claims of the request's token: `Authorization: Bearer`, else the cookie.
+    """The claims of the request's credentials (order and fallback: `auth/credentials.py`).
 
-    When both are sent and the bearer token is refused, the cookie is tried
-    too. A browser's tabs share the cookie but each keeps the token it last
-    saw: once another tab refreshed (which revokes the old token), this tab's
-    bearer token is dead while the cookie holds the session's current one.
-    The request is then authenticated by that cookie, as if it had come alone.
+    When both a header token and the cookie are sent and the header's is
+    refused, the cookie is tried too: a browser's tabs share the cookie while
+    each keeps the token it last saw, so after another tab refreshed (revoking
+    the old token) the cookie still holds the session's current one.
     """
-    bearer = _bearer(request)
-    cookie = cookie_token(request.headers.get("cookie"))
-    try:
-        return await ctx.tokens.authenticate(bearer or cookie)
-    except AuthError:
-        if bearer is None or cookie is None or cookie == bearer:
-            raise
-        try:
-            return await ctx.tokens.authenticate(cookie)
-        except AuthError:
-            pass
-        raise
+    return await ctx.tokens.authenticate_credentials(
+        request_credentials(request, ctx), confirm_user=True
+    )
 
 
 async def get_claims(request: Request, ctx: Ctx) -> TokenClaims:
-    try:
-        return await authenticate_request(request, ctx)
-    except AuthError as exc:
-        raise HTTPException(
-            status_code=401, detail=exc.code, headers={"WWW-Authenticate": "Bearer"}
-        ) from None
+    # An AuthError becomes the 401 in api/errors.py, like every refusal.
+    return await authenticate_request(request, ctx)
 
 
 Claims = Annotated[TokenClaims, Depends(get_claims)]

@@ -1,4 +1,9 @@
-"""HTTP auth: register, login, logout (+ logout-all), me, refresh, user search (SPEC "HTTP API")."""
+"""HTTP auth: register, login, logout (+ logout-all), me, refresh, user search (SPEC "HTTP API").
+
+`session_router` holds the routes of Switchboard's own sessions (register,
+login, logout, logout-all, refresh). In host mode (docs/host-auth.md) the host
+app signs its users in, so the app is built without them (404).
+"""
 
 from __future__ import annotations
 
@@ -20,15 +25,17 @@ from switchboard.errors import (
     InvalidTokenError,
 )
 from switchboard.limits import Limits
-from switchboard.realtime.auth import COOKIE_NAME
 from switchboard.storage.models import User
 
+# Users one search returns (GET /api/users?q=).
+SEARCH_LIMIT = 20
 router = APIRouter(prefix="/api", tags=["auth"])
+session_router = APIRouter(prefix="/api", tags=["auth"])
 
 
 def _set_cookie(response: Response, ctx: AppContext, token: str) -> None:
     response.set_cookie(
-        COOKIE_NAME,
+        ctx.settings.auth_cookie,
         token,
         max_age=ctx.settings.token_ttl_seconds,
         path="/",
@@ -68,7 +75,7 @@ def _address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-@router.post("/auth/register", status_code=201)
+@session_router.post("/auth/register", status_code=201)
 async def register(
     body: RegisterIn, request: Request, response: Response, ctx: Ctx, limits: AbuseLimits
 ) -> AuthOut:
@@ -79,7 +86,7 @@ async def register(
     return _signed_in(response, ctx, user)
 
 
-@router.post("/auth/login")
+@session_router.post("/auth/login")
 async def login(
     body: LoginIn, request: Request, response: Response, ctx: Ctx, limits: AbuseLimits
 ) -> AuthOut:
@@ -95,7 +102,7 @@ async def login(
 def _cleared(ctx: AppContext) -> Response:
     response = Response(status_code=204)
     response.delete_cookie(
-        COOKIE_NAME,
+        ctx.settings.auth_cookie,
         path="/",
         httponly=True,
         samesite="Lax",  # type: ignore[arg-type]
@@ -117,7 +124,7 @@ async def _revoke(ctx: AppContext, claims: TokenClaims, *, rotated: bool = False
     )
 
 
-@router.post("/auth/logout", status_code=204)
+@session_router.post("/auth/logout", status_code=204)
 async def logout(request: Request, ctx: Ctx) -> Response:
     """Clear the cookie and revoke the token the call came with (if it is still valid)."""
     try:
@@ -128,7 +135,7 @@ async def logout(request: Request, ctx: Ctx) -> Response:
     return _cleared(ctx)
 
 
-@router.post("/auth/logout-all", status_code=204)
+@session_router.post("/auth/logout-all", status_code=204)
 async def logout_all(ctx: Ctx, claims: Claims) -> Response:
     """Extension of the SPEC: revoke every token of the caller, on every node."""
     await _revocations(ctx).revoke_all(claims.user_id)
@@ -147,7 +154,7 @@ async def me(ctx: Ctx, user_id: CurrentUserId) -> MeOut:
     return MeOut(user=user_out(await _current_user(ctx, user_id)))
 
 
-@router.post("/auth/refresh")
+@session_router.post("/auth/refresh")
 async def refresh(response: Response, ctx: Ctx, claims: Claims) -> AuthOut:
     """A new token for the same session; the presented one is revoked (rotation).
 
@@ -172,4 +179,7 @@ async def search_users(
     """Search by name/email (`q`), or look users up by id (`ids`, an extension of the SPEC)."""
     if ids is not None:
         return UsersOut(users=[user_out(u) for u in await ctx.users.get_many(user_id_list(ids))])
-    return UsersOut(users=[user_out(u) for u in await ctx.users.search(q.strip())])
+    if ctx.users.directory is not None:  # the host's directory answers searches
+        found = await ctx.users.search_directory(q.strip(), SEARCH_LIMIT)
+        return UsersOut(users=[user_out(u) for u in found])
+    return UsersOut(users=[user_out(u) for u in await ctx.users.search(q.strip(), SEARCH_LIMIT)])

@@ -9,6 +9,9 @@ class UserOut(BaseModel):
     id: int
     email: str
     name: str
+    # The host app's id of this user (host mode, docs/host-auth.md); null for
+    # users who registered with Switchboard itself.
+    external_id: str | None = None
 
 
 class RegisterIn(BaseModel):

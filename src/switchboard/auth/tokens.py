@@ -1,4 +1,7 @@
-"""JWT issue and verification: the one `TokenService.verify` used by HTTP and sockets alike.
+"""JWT issue and checks: `TokenService.authenticate_credentials` serves HTTP and sockets alike.
+
+Switchboard's own HS256 tokens are checked here; in host mode the check is
+handed to `auth.host.HostAuth` (the host's JWTs or its `authenticate` hook).
 
 Every token carries a `jti` (so one token can be revoked) and an `auth_time`,
 the start of its session: a refresh keeps it, so `SWITCHBOARD_SESSION_MAX_SECONDS`
@@ -15,10 +18,12 @@ from typing import TYPE_CHECKING
 
 import jwt
 
-from switchboard.errors import InvalidTokenError, MissingTokenError, TokenExpiredError
+from switchboard.errors import AuthError, InvalidTokenError, MissingTokenError, TokenExpiredError
 from switchboard.types import UserId
 
 if TYPE_CHECKING:
+    from switchboard.auth.credentials import Credentials
+    from switchboard.auth.host import HostAuth
     from switchboard.auth.revocation import RevocationListener, RevocationService
 
 ALGORITHM = "HS256"
@@ -55,8 +60,11 @@ class TokenService:
         *,
         session_max_seconds: int | None = None,
         revocations: RevocationService | None = None,
+        host: HostAuth | None = None,
     ) -> None:
         self._secret = secret
+        # Host mode (docs/host-auth.md): callers are checked by the host's token or hook.
+        self.host = host
         self.ttl_seconds = ttl_seconds
         self.session_max_seconds = session_max_seconds
         self.revocations = revocations
@@ -160,6 +168,37 @@ class TokenService:
         ):
             raise InvalidTokenError()
         return claims
+
+    async def authenticate_credentials(
+        self, credentials: Credentials, *, confirm_user: bool
+    ) -> TokenClaims:
+        """The one check of HTTP requests and socket handshakes.
+
+        Tokens are tried in `credentials.tokens` order (explicit, then the
+        cookie): the first accepted wins, else the first refusal is raised.
+        `confirm_user`: settle an unknown user with a database lookup
+        (`authenticate`, for HTTP) rather than the in-memory check (`verify`,
+        for handshakes, which accepts a brand-new session while it looks).
+        """
+        if self.host is not None:
+            return await self.host.authenticate(credentials)
+        tokens = credentials.tokens
+        if not tokens:
+            raise MissingTokenError()
+        first: AuthError | None = None
+        for token in tokens:
+            try:
+                return await self.authenticate(token) if confirm_user else self.verify(token)
+            except AuthError as exc:
+                first = first or exc
+        assert first is not None
+        raise first
+
+    async def verify_presented(self, token: str | None) -> TokenClaims:
+        """One token shown on a live socket (`auth:refresh`), own or the host's."""
+        if self.host is not None:
+            return await self.host.verify_token(token)
+        return self.verify(token)
 
     def on_revoked(self, listener: RevocationListener) -> None:
         """Register `listener(user_id, jti | None)`, called on every node for every revocation.

@@ -108,6 +108,9 @@ class ChatService:
             raise InvalidPayloadError(
                 "member_ids: unknown users " + ", ".join(str(i) for i in sorted(missing))
             )
+        refused = await self.users.refused_recipients(creator_id, ids)
+        if refused:  # the host's UserDirectory.may_message said no
+            raise ForbiddenError("may not message users " + ", ".join(str(i) for i in refused))
         title = (title or "").strip() or None
         now = utcnow()
         conv = Conversation(

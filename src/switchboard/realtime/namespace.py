@@ -152,7 +152,9 @@ class SocketNamespace:
 
     async def on_connect(self, attempt: ConnectAttempt) -> None:
         await self.rt.start()
-        claims = authenticate_handshake(self.rt.tokens, attempt.handshake, attempt.auth)
+        claims = await authenticate_handshake(
+            self.rt.tokens, self.rt.settings, attempt.handshake, attempt.auth
+        )
         self._check_socket_cap(claims.user_id)
         rooms = await self.rooms_for(claims.user_id)
         rate = self.rt.settings.rate_limit
@@ -316,7 +318,7 @@ class SocketNamespace:
     @event("auth:refresh", AuthRefreshPayload)
     async def auth_refresh(self, sock: SocketContext, payload: AuthRefreshPayload) -> AckResult:
         try:
-            claims = self.rt.tokens.verify(payload.token)
+            claims = await self.rt.tokens.verify_presented(payload.token)
         except AuthError as exc:
             raise ForbiddenError(exc.code) from None
         if claims.user_id != sock.user_id:

@@ -82,6 +82,11 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(100))
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The host app's id for this user (host-token trust, docs/host-auth.md);
+    # None for users who registered with Switchboard itself.
+    external_id: Mapped[str | None] = mapped_column(String(255), nullable=True, default=None)
+
+    __table_args__ = (Index("ux_users_external_id", "external_id", unique=True),)
 
 
 class Conversation(Base):
