@@ -40,6 +40,15 @@ async def test_sockets_take_the_auth_token_before_the_cookie(server: ServerProce
     assert await _joins(server, bobs, **stale)
 
 
+async def test_sockets_read_the_authorization_header_too(server: ServerProcess) -> None:
+    # Non-browser clients may send the header on the handshake, as on HTTP.
+    alice, bob = await register(server.url), await register(server.url)
+    bobs = await _private_conversation(server, bob)
+    assert await _joins(server, bobs, headers=bob.bearer)
+    assert await _joins(server, bobs, headers=bob.bearer, transports=["polling"])
+    assert not await _joins(server, bobs, headers=alice.bearer)
+
+
 async def test_http_takes_the_bearer_before_the_cookie(server: ServerProcess) -> None:
     alice, bob = await register(server.url), await register(server.url)
     async with httpx.AsyncClient(base_url=server.url) as http:

@@ -85,6 +85,7 @@ async def connect(
     use_cookie: bool = True,
     auth: dict[str, Any] | None = None,
     reconnection: bool = False,
+    headers: dict[str, str] | None = None,
 ) -> tuple[socketio.AsyncClient, Recorder]:
     """Connect a python-socketio client, recording the listed events per namespace."""
     # Strips broadcast offsets (connection state recovery) like the SDK does.
@@ -93,7 +94,7 @@ async def connect(
     for ns, names in (events or {}).items():
         for name in names:
             client.on(name, rec.handler(ns, name), namespace=ns)
-    headers = user.cookie if (user and use_cookie) else {}
+    headers = {**(user.cookie if (user and use_cookie) else {}), **(headers or {})}
     if auth is None and user is not None and not use_cookie:
         auth = {"token": user.token}
     await client.connect(

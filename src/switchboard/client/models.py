@@ -17,11 +17,12 @@ class _Model(BaseModel):
 
 
 class User(_Model):
-    """`{id, email, name}`."""
+    """`{id, email, name, external_id}`; `external_id` is the host app's id (host mode)."""
 
     id: int
     email: str
     name: str
+    external_id: str | None = None
 
 
 class Message(_Model):

@@ -53,6 +53,10 @@ class RealtimeServer:
                 connect_timeout=settings.connect_timeout_seconds,
                 max_queue=settings.max_queue,
                 compression=settings.ws_compression,
+                # The header a host's tokens or authenticate hook may come in.
+                kept_headers=tuple(
+                    dict.fromkeys((*ServerOptions().kept_headers, settings.auth_header))
+                ),
             )
         )
         self.io.on_overflow = self._on_overflow

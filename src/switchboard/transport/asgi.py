@@ -18,7 +18,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from switchboard.transport import engineio as eio
 from switchboard.transport.connection import AsgiWebSocketSink, Connection, Handshake, PollingSink
-from switchboard.transport.fastws import KEPT_HEADERS, check_engine_query, eio_error_body
+from switchboard.transport.fastws import check_engine_query, eio_error_body
 from switchboard.transport.server import PARSE_ERROR, TRANSPORT_CLOSE, TRANSPORT_ERROR, Server
 from switchboard.transport.websocket import CLOSE_TOO_BIG
 
@@ -28,11 +28,11 @@ log = logging.getLogger("switchboard.transport")
 CorsPolicy = Callable[[str], bool]
 
 
-def handshake_from_scope(scope: Scope, query: dict[str, str]) -> Handshake:
+def handshake_from_scope(scope: Scope, query: dict[str, str], kept: tuple[str, ...]) -> Handshake:
     headers: dict[str, str] = {}
     for raw_name, raw_value in scope.get("headers", []):
         name = raw_name.decode("latin-1").lower()
-        if name in KEPT_HEADERS:
+        if name in kept:
             headers[name] = raw_value.decode("latin-1")
     client = scope.get("client")
     return Handshake(headers, client[0] if client else None, query)
@@ -112,7 +112,9 @@ class EngineAsgi:
             if method != "GET":
                 await self._error(scope, send, 400, "Bad handshake method")
                 return
-            conn = server.open(handshake_from_scope(scope, query), PollingSink())
+            conn = server.open(
+                handshake_from_scope(scope, query, server.options.kept_headers), PollingSink()
+            )
             opened = server.open_packet(conn, upgrades=True)
             await self._respond(scope, send, 200, opened.polling.encode("utf-8"))
             return
@@ -194,7 +196,9 @@ class EngineAsgi:
                 return
         await send({"type": "websocket.accept"})
         if conn is None:
-            conn = server.open(handshake_from_scope(scope, query), sink)
+            conn = server.open(
+                handshake_from_scope(scope, query, server.options.kept_headers), sink
+            )
             conn.push(server.open_packet(conn, upgrades=False))
         writer = asyncio.get_running_loop().create_task(_write(conn, sink, send))
         try:

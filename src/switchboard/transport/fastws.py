@@ -48,8 +48,6 @@ from switchboard.transport.websocket import (
 
 log = logging.getLogger("switchboard.transport")
 
-# Request headers a session keeps after its handshake (the rest is dropped: memory).
-KEPT_HEADERS = ("cookie", "user-agent", "x-forwarded-for", "origin", "host")
 _MAX_HEAD_BYTES = 65536
 
 
@@ -369,7 +367,9 @@ class EngineWebSocketProtocol(asyncio.Protocol):
         self.sink = sink
         self.parser = FrameParser(server.options.max_payload, inflate=extensions is not None)
         if conn is None:
-            kept = {k: request.headers[k] for k in KEPT_HEADERS if k in request.headers}
+            kept = {
+                k: request.headers[k] for k in server.options.kept_headers if k in request.headers
+            }
             conn = server.open(Handshake(kept, request.remote, request.query), sink)
             conn.push(server.open_packet(conn, upgrades=False))
         self.conn = conn

@@ -62,6 +62,17 @@ class ServerOptions:
     upgrades: bool = True  # offer polling clients the WebSocket upgrade
     # permessage-deflate for clients that offer it (each broadcast compressed once)
     compression: bool = False
+    # Request headers a session keeps after its handshake (the rest is dropped:
+    # memory); lower case. An application that authenticates with another
+    # header adds it here.
+    kept_headers: tuple[str, ...] = (
+        "cookie",
+        "authorization",
+        "user-agent",
+        "x-forwarded-for",
+        "origin",
+        "host",
+    )
 
 
 RawMessageHandler = Callable[[Connection, "str | bytes"], None]
