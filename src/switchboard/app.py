@@ -21,6 +21,7 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import Receive, Scope, Send
 
+from switchboard.__about__ import __version__
 from switchboard.api import system
 from switchboard.api.body_limit import BodyLimitMiddleware
 from switchboard.api.errors import install_error_handlers
@@ -157,7 +158,7 @@ def create_app(settings: Settings | None = None) -> SwitchboardApp:
             await _bounded(limits.close(), "rate limits")
             await _bounded(db.dispose(), "database pool")
 
-    http = FastAPI(title="Switchboard", version="0.1.0", lifespan=lifespan)
+    http = FastAPI(title="Switchboard", version=__version__, lifespan=lifespan)
     http.state.ctx = ctx
     http.state.limits = limits
     install_error_handlers(http)
@@ -174,8 +175,8 @@ def create_app(settings: Settings | None = None) -> SwitchboardApp:
     http.include_router(auth_routes.router)
     http.include_router(chat_routes.router)
     http.include_router(notification_routes.router)
-    if settings.api_key:  # no key configured: the internal API does not exist (404)
-        http.include_router(notification_internal.router)
+    # Always routed: without a key its dependency answers 404 saying why.
+    http.include_router(notification_internal.router)
 
     install_web_page(http, STATIC_DIR)
 

@@ -1,8 +1,9 @@
 """`POST /api/internal/notifications`: other services notify many users in one call.
 
 Guarded by `SWITCHBOARD_API_KEY` (a bearer key compared in constant time).
-Without a configured key the route does not exist (404), so a deployment that
-never set one exposes nothing.
+Without a configured key every call is refused with 404 whose body says the
+internal API is disabled, so a deployment that never set one exposes nothing
+and its operator learns why.
 """
 
 from __future__ import annotations
@@ -13,16 +14,21 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request
 
 from switchboard.api.deps import Ctx
+from switchboard.errors import NotFoundError
 from switchboard.notifications.schemas import NotifyIn, NotifyOut
 
 router = APIRouter(prefix="/api/internal", tags=["internal"])
+
+INTERNAL_API_DISABLED = (
+    "the internal API is disabled: SWITCHBOARD_API_KEY is not set on this server"
+)
 
 
 def require_api_key(request: Request, ctx: Ctx) -> None:
     """404 when the internal API is disabled, 401 for a missing or wrong key."""
     key = ctx.settings.api_key
     if not key:
-        raise HTTPException(status_code=404, detail="Not Found")
+        raise NotFoundError(INTERNAL_API_DISABLED)
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), key.encode()):
         raise HTTPException(
