@@ -144,7 +144,7 @@ def create_app(settings: Settings | None = None) -> SwitchboardApp:
         await ops.start()
         await rt.start()
         scheduler.start(rt.spawn)
-        log.info("switchboard started", extra={"database": db.dialect})
+        log.debug("switchboard started", extra={"database": db.dialect})
         try:
             yield
         finally:

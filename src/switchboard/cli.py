@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -18,11 +19,14 @@ from switchboard.errors import ConfigError
 
 Command = Callable[[argparse.Namespace], int]
 
+log = logging.getLogger("switchboard")
+
 
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from switchboard.app import create_app
+    from switchboard.banner import startup_lines
     from switchboard.logs import configure_logging
     from switchboard.transport import fast_websocket_protocol
 
@@ -32,6 +36,12 @@ def _serve(args: argparse.Namespace) -> int:
 
     class _DrainingServer(uvicorn.Server):
         """On SIGTERM: stop accepting, tell clients to reconnect elsewhere, then stop."""
+
+        async def startup(self, sockets: Any = None) -> None:
+            await super().startup(sockets)
+            if self.started:  # not when the port was taken (uvicorn logged why)
+                for line in startup_lines(settings, args.host, args.port):
+                    log.info(line)
 
         async def shutdown(self, sockets: Any = None) -> None:
             for server in self.servers:

@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
-    from switchboard.client.models import Message, TypingEvent
+    from switchboard.client.models import Conversation, Message, TypingEvent
     from switchboard.client.sdk import SwitchboardClient
 
 Command = Callable[[argparse.Namespace], int]
@@ -195,13 +195,18 @@ async def _chat(args: argparse.Namespace) -> int:
     client.on("typing", on_typing)
     async with _stop_on_signals() as stop, client:
         assert client.user is not None
+        conversations = await client.list_conversations()
+        conversation = next((c for c in conversations if c.id == cid), None)
+        if conversation is None:
+            # Said before the server's bare 403/404 can be: which ids would work.
+            _status(_not_a_member(client.user.email, cid, conversations))
+            return 1
         history = await client.history(cid, limit=args.history)
-        conversation = next((c for c in await client.list_conversations() if c.id == cid), None)
-        members = conversation.member_ids if conversation else []
+        members = conversation.member_ids
         printer = _ChatPrinter(client.user.id, await _member_names(client, members), sys.stdout)
         for message in [*history, *live]:
             printer.message(message)
-        title = conversation.title if conversation and conversation.title else f"#{cid}"
+        title = conversation.title or f"#{cid}"
         _status(f"* chatting in {title} as {client.user.name}; type a line and Enter to send")
         lines = asyncio.ensure_future(_send_lines(client, cid))
         stopped = asyncio.ensure_future(stop.wait())
@@ -215,6 +220,16 @@ async def _chat(args: argparse.Namespace) -> int:
         if failure is not None:
             raise failure
     return 0
+
+
+def _not_a_member(email: str, cid: int, conversations: list[Conversation]) -> str:
+    if not conversations:
+        return (
+            f"switchboard: {email} is in no conversation yet, so not in #{cid}; "
+            "create one first (POST /api/conversations, or in the web page)"
+        )
+    ids = ", ".join(f"#{c.id}" + (f" ({c.title})" if c.title else "") for c in conversations)
+    return f"switchboard: {email} is not a member of conversation #{cid}; theirs: {ids}"
 
 
 async def _send_lines(client: SwitchboardClient, cid: int) -> None:
