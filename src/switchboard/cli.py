@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from switchboard.__about__ import __version__
 from switchboard.config import Settings, load_settings
 from switchboard.errors import ConfigError
 
@@ -93,6 +94,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     parser = argparse.ArgumentParser(
         prog="switchboard", description="Real-time layer: HTTP API + Socket.IO on one port."
     )
+    parser.add_argument("--version", action="version", version=f"switchboard {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     handlers: dict[str, Command] = {}
 
