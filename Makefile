@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install system-deps web web-deps test-js-deps lint typecheck pytest web-test dist bench bench-python cluster clean
+.PHONY: run test install system-deps web web-deps test-js-deps lint typecheck pytest web-test dist version bench bench-python cluster clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -63,6 +63,12 @@ dist: install web
 	$(PY) -m build --outdir dist
 	$(PY) -m zipfile -l dist/switchboard-*.whl | grep -q 'switchboard/static/index.html'
 	cd web && npm pack --pack-destination ../dist
+
+# One version for both packages: `make version VERSION=0.2.0`.
+version:
+	@test -n "$(VERSION)" || { echo "usage: make version VERSION=x.y.z"; exit 2; }
+	sed -i 's/^__version__ = .*/__version__ = "$(VERSION)"/' src/switchboard/__about__.py
+	cd web && npm version --no-git-tag-version --allow-same-version $(VERSION)
 
 # Redis, PostgreSQL, $(NODES) nodes and nginx on this machine (docs/operations.md); Ctrl-C stops all.
 NODES ?= 3
