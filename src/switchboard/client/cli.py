@@ -18,6 +18,7 @@ import getpass
 import json
 import os
 import signal
+import stat
 import sys
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any, TextIO
@@ -250,19 +251,26 @@ async def _send_lines(client: SwitchboardClient, cid: int) -> None:
             _status("* not sent: not connected (reconnecting); type it again")
 
 
+def _pollable(fd: int) -> bool:
+    """Whether the event loop can wait on `fd`: pipes, sockets and terminals.
+
+    Regular files and /dev/null (which epoll refuses with EPERM) cannot block,
+    so they are read as they are.
+    """
+    mode = os.fstat(fd).st_mode
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or os.isatty(fd)
+
+
 async def _stdin_lines() -> AsyncIterator[str]:
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     pipe = os.fdopen(os.dup(sys.stdin.fileno()), "rb")
-    try:
-        transport, _ = await loop.connect_read_pipe(
-            lambda: asyncio.StreamReaderProtocol(reader), pipe
-        )
-    except ValueError:  # a regular file: it cannot block, read it as it is
+    if not _pollable(pipe.fileno()):
         with pipe:
             for raw in pipe:
                 yield raw.decode("utf-8", errors="replace")
         return
+    transport, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), pipe)
     try:
         while raw := await reader.readline():
             yield raw.decode("utf-8", errors="replace")
