@@ -18,6 +18,8 @@ from pathlib import Path
 
 import httpx
 
+from switchboard.banner import startup_lines
+from switchboard.config import Settings
 from tests.conftest import ServerFactory
 from tests.support.clients import Account, register
 from tests.support.server import SRC, ServerProcess
@@ -159,3 +161,18 @@ async def test_chat_names_the_users_conversations_when_given_another(
         f"{ada.email} is not a member of conversation #{cid + 1000}; "
         f"theirs: #{cid} (Ada and Bob)" in wrong.stderr
     )
+
+
+def test_the_start_up_lines_never_show_a_password(tmp_path: Path) -> None:
+    settings = Settings(
+        database_url="postgresql+asyncpg://switchboard:db-secret@db.internal:5432/switchboard",
+        redis_url="redis://:redis-secret@cache.internal:6379/0",
+        data_dir=tmp_path,
+    )
+    url, database, mode = startup_lines(settings, "0.0.0.0", 8000)
+    assert url.endswith("listening on http://0.0.0.0:8000 (all interfaces)")
+    assert database == "database: postgresql+asyncpg://switchboard:***@db.internal:5432/switchboard"
+    assert mode == (
+        "mode: cluster: nodes share events and presence through redis://:***@cache.internal:6379/0"
+    )
+    assert "secret" not in url + database + mode

@@ -33,7 +33,8 @@ from tests.conftest import ServerFactory
 from tests.support.browser import TIMEOUT_MS, chromium
 from tests.support.server import REPO
 
-pytestmark = [pytest.mark.packaging, pytest.mark.browser]
+# npm install and two builds: minutes on a cold, loaded machine.
+pytestmark = [pytest.mark.packaging, pytest.mark.browser, pytest.mark.timeout(600)]
 
 WEB = REPO / "web"
 NAME = "@switchboard/web"

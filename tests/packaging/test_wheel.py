@@ -27,7 +27,8 @@ import pytest
 from switchboard.__about__ import __version__
 from tests.support.server import REPO, free_port
 
-pytestmark = pytest.mark.packaging
+# Building and installing into a fresh environment: minutes on a cold, loaded machine.
+pytestmark = [pytest.mark.packaging, pytest.mark.timeout(600)]
 
 PAGE = REPO / "src" / "switchboard" / "static" / "index.html"
 
