@@ -45,11 +45,17 @@ def _serve(args: argparse.Namespace) -> int:
                     log.info(line)
 
         async def shutdown(self, sockets: Any = None) -> None:
+            log.info("stopping: clients are told to reconnect")
             for server in self.servers:
                 server.close()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(app.drain(), timeout=settings.shutdown_grace_seconds)
             await super().shutdown(sockets)
+            # Uvicorn's own lines say this only at DEBUG (logs.configure_logging).
+            if self.force_exit:
+                log.warning("stopped at once (a second signal): clean-up skipped")
+            else:
+                log.info("Switchboard stopped")
 
     config = uvicorn.Config(
         app,
