@@ -5,7 +5,7 @@ module, the React binding and their types, and not the demo page. A fresh
 Vite + React app, written here, installs the tarball, type-checks against its
 .d.ts and builds; served from its own origin beside a real Switchboard server,
 it renders `SocketProvider` in Chromium, resumes the session from the cookie
-and shows a notification the server pushes.
+and shows a notification the server pushes and a chat message another user sends.
 
 npm installs with `--prefer-offline`: the app pins the versions of React,
 Vite and TypeScript that web/package-lock.json locks, so a machine that ran
@@ -31,6 +31,7 @@ from playwright.async_api import expect
 from switchboard.__about__ import __version__
 from tests.conftest import ServerFactory
 from tests.support.browser import TIMEOUT_MS, chromium
+from tests.support.clients import register
 from tests.support.server import REPO
 
 # npm install and two builds: minutes on a cold, loaded machine.
@@ -43,19 +44,27 @@ APP_TSX = """\
 import { useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import { isSwitchboardError } from '@switchboard/web';
-import type { Notification } from '@switchboard/web';
-import { SocketProvider, useNotificationEvent, useSocket } from '@switchboard/web/react';
+import type { Message, Notification } from '@switchboard/web';
+import {
+  SocketProvider,
+  useChatEvent,
+  useNotificationEvent,
+  useSocket,
+} from '@switchboard/web/react';
 
 function Inbox() {
   const { isConnected, user, ready } = useSocket();
   const [titles, setTitles] = useState<string[]>([]);
+  const [messages, setMessages] = useState<string[]>([]);
   useNotificationEvent('notification', (n: Notification) => setTitles((all) => [...all, n.title]));
+  useChatEvent('message:new', (m: Message) => setMessages((all) => [...all, m.body]));
   const state = !ready ? 'restoring' : isConnected && user ? `connected as ${user.name}` : 'offline';
   return (
     <main>
       <p data-testid="state">{state}</p>
       <p data-testid="plain-module">{typeof isSwitchboardError}</p>
       <ul data-testid="inbox">{titles.map((t) => <li key={t}>{t}</li>)}</ul>
+      <ul data-testid="messages">{messages.map((b) => <li key={b}>{b}</li>)}</ul>
     </main>
   );
 }
@@ -203,14 +212,24 @@ async def test_a_fresh_react_app_renders_the_provider_and_receives_a_notificatio
 
             await expect(page.get_by_test_id("state")).to_have_text("connected as Ada")
             await expect(page.get_by_test_id("plain-module")).to_have_text("function")
-            async with httpx.AsyncClient(base_url=server.url) as http:
+            bob = await register(server.url, "Bob")
+            async with httpx.AsyncClient(base_url=server.url, headers=bob.bearer) as http:
                 pushed = await http.post(
                     "/api/internal/notifications",
                     json={"user_ids": [ada], "type": "hello", "title": "Hello from the server"},
                     headers={"Authorization": "Bearer test-api-key"},
                 )
                 assert pushed.status_code == 202, pushed.text
-            inbox = page.get_by_test_id("inbox").get_by_role("listitem")
-            await expect(inbox).to_have_text(["Hello from the server"])
+                inbox = page.get_by_test_id("inbox").get_by_role("listitem")
+                await expect(inbox).to_have_text(["Hello from the server"])
+                # A conversation created with Ada joins her live socket to its room.
+                created = await http.post("/api/conversations", json={"member_ids": [ada]})
+                cid = created.json()["conversation"]["id"]
+                sent = await http.post(
+                    f"/api/conversations/{cid}/messages", json={"body": "Hi Ada, it is Bob"}
+                )
+                assert sent.status_code == 201, sent.text
+            messages = page.get_by_test_id("messages").get_by_role("listitem")
+            await expect(messages).to_have_text(["Hi Ada, it is Bob"])
             assert errors == []
             await context.close()
