@@ -189,7 +189,7 @@ def _static_site(root: Path) -> Iterator[str]:
         thread.join()
 
 
-async def test_a_fresh_react_app_renders_the_provider_and_receives_a_notification(
+async def test_a_fresh_react_app_renders_the_provider_and_receives_events(
     app_dist: Path, server_factory: ServerFactory
 ) -> None:
     with _static_site(app_dist) as origin:
