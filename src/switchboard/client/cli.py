@@ -174,6 +174,8 @@ async def _member_names(client: SwitchboardClient, member_ids: list[int]) -> dic
 
 
 async def _chat(args: argparse.Namespace) -> int:
+    from switchboard.client.errors import SwitchboardHTTPError
+
     cid: int = args.conversation
     client = _client(args)
     client.on_connection_state(_print_state)
@@ -196,18 +198,20 @@ async def _chat(args: argparse.Namespace) -> int:
     client.on("typing", on_typing)
     async with _stop_on_signals() as stop, client:
         assert client.user is not None
-        conversations = await client.list_conversations()
-        conversation = next((c for c in conversations if c.id == cid), None)
-        if conversation is None:
-            # Said before the server's bare 403/404 can be: which ids would work.
-            _status(_not_a_member(client.user.email, cid, conversations))
+        try:
+            history = await client.history(cid, limit=args.history)
+        except SwitchboardHTTPError as exc:
+            if exc.status not in (403, 404):
+                raise
+            # Instead of a bare 403/404: which conversations would work.
+            _status(_not_a_member(client.user.email, cid, await client.list_conversations()))
             return 1
-        history = await client.history(cid, limit=args.history)
-        members = conversation.member_ids
+        conversation = next((c for c in await client.list_conversations() if c.id == cid), None)
+        members = conversation.member_ids if conversation else []
         printer = _ChatPrinter(client.user.id, await _member_names(client, members), sys.stdout)
         for message in [*history, *live]:
             printer.message(message)
-        title = conversation.title or f"#{cid}"
+        title = conversation.title if conversation and conversation.title else f"#{cid}"
         _status(f"* chatting in {title} as {client.user.name}; type a line and Enter to send")
         lines = asyncio.ensure_future(_send_lines(client, cid))
         stopped = asyncio.ensure_future(stop.wait())
@@ -224,6 +228,7 @@ async def _chat(args: argparse.Namespace) -> int:
 
 
 def _not_a_member(email: str, cid: int, conversations: list[Conversation]) -> str:
+    """The refusal, naming the conversations the user is in."""
     if not conversations:
         return (
             f"switchboard: {email} is in no conversation yet, so not in #{cid}; "
