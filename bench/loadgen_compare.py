@@ -65,6 +65,10 @@ SCENARIOS: dict[str, list[str]] = {
         "10",
     ],
     "notify": ["--scenario", "notify", "--duration", "10"],
+    # 200 one-to-one chats, every user sending 1 (then 10) msg/s: 400 and 4,000 msg/s,
+    # each message stored, acked after its commit and delivered to both members.
+    "pairs400": ["--scenario", "pairs", "--pairs", "200", "--rate", "1", "--duration", "10"],
+    "pairs4000": ["--scenario", "pairs", "--pairs", "200", "--rate", "10", "--duration", "10"],
 }
 
 
@@ -113,6 +117,17 @@ def figures(scenario: str, r: dict[str, Any]) -> dict[str, float | None]:
             "kib_per_conn": r.get("kib_per_conn"),
             "server_cpu_pct": phase.get("server_cpu_pct"),
             "loadgen_cpu_pct": phase.get("loadgen_cpu_pct"),
+        }
+    if scenario.startswith("pairs"):
+        peer, ack = r.get("peer_latency_ms") or {}, r.get("ack_ms") or {}
+        return {
+            "msgs_per_s": r.get("msgs_per_s"),
+            "peer_p50_ms": peer.get("p50"),
+            "peer_p99_ms": peer.get("p99"),
+            "ack_p99_ms": ack.get("p99"),
+            "server_cpu_pct": (r.get("phase") or {}).get("server_cpu_pct"),
+            "failed": r.get("failed"),
+            "lost": r.get("lost"),
         }
     phases = r.get("phases", {})
     fixed, top = phases.get("fixed", {}), phases.get("max", {})

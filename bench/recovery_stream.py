@@ -21,8 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from tests.support.redis import RedisProcess
 
-from switchboard.realtime.cluster_log import RedisLog
-from switchboard.realtime.recovery_store import EventLog, LogRecord, MemoryLog, Pos
+from switchboard.realtime.backends.memory import MemoryLog
+from switchboard.realtime.backends.redis_log import RedisLog
+from switchboard.realtime.event_log import EventLog, LogRecord, Pos
 
 NS = "/bench"
 

@@ -32,6 +32,8 @@ class ServerKind:
     argv: tuple[str, ...]
     cwd: Path
     db_scheme: str  # SWITCHBOARD_DATABASE_URL scheme for an SQLite file
+    # Run beside a redis-server of its own (SWITCHBOARD_REDIS_URL): the cluster path on one node.
+    redis: bool = False
 
 
 def kinds(node_dir: Path, py_dir: Path) -> dict[str, ServerKind]:
@@ -42,6 +44,16 @@ def kinds(node_dir: Path, py_dir: Path) -> dict[str, ServerKind]:
             (str(REPO / ".venv/bin/python"), "-m", "switchboard", "serve"),
             REPO,
             "sqlite+aiosqlite",
+        ),
+        # The same node with the cluster path on: every broadcast goes through a Redis
+        # Stream, presence and limits live in Redis. The redis-server shares the
+        # server's core, so the figure includes Redis's own CPU.
+        "switchboard-redis": ServerKind(
+            "switchboard-redis",
+            (str(REPO / ".venv/bin/python"), "-m", "switchboard", "serve"),
+            REPO,
+            "sqlite+aiosqlite",
+            redis=True,
         ),
         "node-ref": ServerKind(
             "node-ref", ("node", str(node_dir / "server.js")), node_dir, "sqlite"
@@ -71,6 +83,8 @@ class RunningServer:
         self.core = core
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
+        self.redis: subprocess.Popen[bytes] | None = None
+        self.redis_port = free_port() if kind.redis else None
 
     @property
     def url(self) -> str:
@@ -92,10 +106,14 @@ class RunningServer:
                 "SWITCHBOARD_LOG_LEVEL": "WARNING",
             }
         )
+        if self.redis_port is not None:
+            env["SWITCHBOARD_REDIS_URL"] = f"redis://127.0.0.1:{self.redis_port}/0"
         return env
 
     def start(self, timeout: float = 120.0) -> RunningServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        if self.redis_port is not None:
+            self._start_redis(self.redis_port)
         argv = ["taskset", "-c", str(self.core), *self.kind.argv]
         argv += ["--host", "127.0.0.1", "--port", str(self.port)]
         with (self.data_dir / "server.log").open("ab") as log:
@@ -120,6 +138,24 @@ class RunningServer:
             time.sleep(0.2)
         self.stop()
         raise RuntimeError(f"{self.kind.name} not healthy within {timeout}s: {self.log()}")
+
+    def _start_redis(self, port: int) -> None:
+        self.redis = subprocess.Popen(
+            [
+                *("taskset", "-c", str(self.core), "redis-server"),
+                *("--bind", "127.0.0.1", "--port", str(port)),
+                *("--save", "", "--appendonly", "no", "--dir", str(self.data_dir)),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    return
+            time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
 
     @property
     def pid(self) -> int:
@@ -146,14 +182,15 @@ class RunningServer:
 
     def stop(self) -> None:
         """SIGTERM by PID, SIGKILL if it lingers (ours drains for a few seconds)."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(10)
+        for proc in (self.proc, self.redis):
+            if proc is None or proc.poll() is not None:
+                continue
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.send_signal(signal.SIGKILL)
+                proc.wait(10)
 
 
 def copy_template(template: Path, target: Path) -> None:

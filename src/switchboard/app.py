@@ -22,7 +22,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import Receive, Scope, Send
 
 from switchboard.__about__ import __version__
-from switchboard.api import system
+from switchboard.api import health, presence
 from switchboard.api.body_limit import BodyLimitMiddleware
 from switchboard.api.errors import install_error_handlers
 from switchboard.api.origin import OriginPolicy, SocketIOMount
@@ -43,7 +43,8 @@ from switchboard.notifications import routes as notification_routes
 from switchboard.notifications.namespace import NotificationsNamespace
 from switchboard.notifications.scheduler import NotificationScheduler
 from switchboard.notifications.service import NotificationService
-from switchboard.operations import Operations
+from switchboard.operations import Operations, resolve_node_id
+from switchboard.realtime.backends import open_backend
 from switchboard.realtime.facade import Realtime
 from switchboard.realtime.server import RealtimeServer
 from switchboard.storage.database import Database
@@ -97,9 +98,12 @@ class SwitchboardApp:
 def create_app(settings: Settings | None = None) -> SwitchboardApp:
     settings = settings or load_settings()
     db = Database(settings)
+    metrics = Metrics()
+    # Memory or Redis, decided here once, from SWITCHBOARD_REDIS_URL.
+    backend = open_backend(settings, node_id=resolve_node_id(settings), metrics=metrics)
     revocations = RevocationService(
         db,
-        settings.redis_url,
+        backend.revocations,
         settings.auth_sync_seconds,
         rotation_grace_seconds=settings.token_rotation_grace_seconds,
     )
@@ -109,10 +113,9 @@ def create_app(settings: Settings | None = None) -> SwitchboardApp:
         session_max_seconds=settings.session_max_seconds,
         revocations=revocations,
     )
-    metrics = Metrics()
     realtime = Realtime()
     users = UserService(db)
-    limits = Limits(settings, metrics)
+    limits = Limits(settings, backend.shared_buckets, metrics)
     chat = ChatService(db, realtime, users, settings, limits)
     notifications = NotificationService(db, realtime)
     ctx = AppContext(
@@ -124,9 +127,10 @@ def create_app(settings: Settings | None = None) -> SwitchboardApp:
         users=users,
         chat=chat,
         notifications=notifications,
+        health_checks=backend.health_checks,
     )
-    ops = Operations(settings, metrics)  # cluster presence when SWITCHBOARD_REDIS_URL is set
-    rt = RealtimeServer(settings, tokens, metrics, presence=ops.presence)
+    ops = Operations(metrics, db, backend)
+    rt = RealtimeServer(settings, tokens, metrics, backend)
     rt.register(ChatNamespace(rt, chat))
     rt.on_presence_change(chat.on_presence_change)
     rt.register(NotificationsNamespace(rt, notifications))
@@ -141,6 +145,7 @@ def create_app(settings: Settings | None = None) -> SwitchboardApp:
         await upgrade_database(db)
         await revocations.start()
         realtime.bind(rt)
+        await backend.start()
         await ops.start()
         await rt.start()
         scheduler.start(rt.spawn)
@@ -153,16 +158,16 @@ def create_app(settings: Settings | None = None) -> SwitchboardApp:
             await _bounded(scheduler.stop(), "scheduler")
             realtime.unbind()
             await _bounded(rt.close(), "realtime server")
-            await _bounded(ops.stop(), "cluster operations")
+            await _bounded(ops.stop(), "operations")
             await _bounded(revocations.stop(), "token revocations")
-            await _bounded(limits.close(), "rate limits")
+            await _bounded(backend.close(), f"{backend.name} backend")
             await _bounded(db.dispose(), "database pool")
 
     http = FastAPI(title="Switchboard", version=__version__, lifespan=lifespan)
     http.state.ctx = ctx
     http.state.limits = limits
     install_error_handlers(http)
-    ops.install(http, ctx, rt)
+    ops.install(http, rt)
     if settings.cors_origins:
         http.add_middleware(
             CORSMiddleware,
@@ -171,7 +176,8 @@ def create_app(settings: Settings | None = None) -> SwitchboardApp:
             allow_methods=["*"],
             allow_headers=["*"],
         )
-    http.include_router(system.router)
+    http.include_router(health.router)
+    http.include_router(presence.router)
     http.include_router(auth_routes.router)
     http.include_router(chat_routes.router)
     http.include_router(notification_routes.router)

@@ -14,6 +14,7 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from switchboard.errors import ConfigError
+from switchboard.realtime.backends import check_url
 
 _SECRET_FILE = "jwt_secret"  # noqa: S105 - a file name, not a secret
 
@@ -83,6 +84,11 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _backend_url(cls, value: str | None) -> str | None:
+        return None if value is None else check_url(value)
 
     @property
     def is_sqlite(self) -> bool:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from switchboard.auth.tokens import TokenService
 from switchboard.auth.users import UserService
@@ -11,6 +11,7 @@ from switchboard.chat.service import ChatService
 from switchboard.config import Settings
 from switchboard.metrics import Metrics
 from switchboard.notifications.service import NotificationService
+from switchboard.realtime.backends import HealthCheck
 from switchboard.realtime.facade import Realtime
 from switchboard.storage.database import Database
 
@@ -25,5 +26,5 @@ class AppContext:
     users: UserService
     chat: ChatService
     notifications: NotificationService
-    # Domain services register themselves here by name (see app.py).
-    services: dict[str, Any] = field(default_factory=dict)
+    # What /healthz pings besides the database (the shared backend, if any).
+    health_checks: Mapping[str, HealthCheck]

@@ -3,12 +3,13 @@
     SwitchboardError
     ├── ConfigError                 bad or missing setting; the server refuses to start
     ├── RealtimeNotStartedError     the emit facade was used before the server started
-    ├── AuthError (code)            a token was refused
+    ├── AuthError (code)            a token was refused (HTTP 401, socket connect_error)
     │   ├── MissingTokenError       code "missing_token"
     │   ├── InvalidTokenError       code "invalid_token"
     │   └── TokenExpiredError       code "token_expired"
     └── AppError (code, status)     a request was refused; maps to the SPEC's error ack
         ├── InvalidPayloadError     "invalid_payload" (HTTP 422)
+        ├── BadCredentialsError     "bad_credentials" (HTTP 401, login only)
         ├── ForbiddenError          "forbidden"       (HTTP 403)
         ├── NotFoundError           "not_found"       (HTTP 404)
         ├── ConflictError           "conflict"        (HTTP 409, HTTP only)
@@ -17,8 +18,10 @@
         ├── UnavailableError        "unavailable"     (HTTP 503, a backing service is down)
         └── InternalError           "internal"        (HTTP 500)
 
-`AppError.to_ack()` is the only place an error becomes a socket ack, and the
-HTTP layer's exception handler the only place it becomes a response.
+Each error says once what it looks like on the wire: `to_ack()` (a socket
+ack), `to_body()` (an HTTP body, sent with `status` by `api/errors.py`, the
+only place responses are made from errors) and `to_connect_error()` (a
+refused socket CONNECT). Nothing else writes an error body by hand.
 """
 
 from __future__ import annotations
@@ -40,9 +43,17 @@ class RealtimeNotStartedError(SwitchboardError):
 
 class AuthError(SwitchboardError):
     code: ClassVar[str] = "invalid_token"
+    status: ClassVar[int] = 401
 
     def __init__(self, message: str = "unauthorized") -> None:
         super().__init__(message)
+
+    def to_body(self) -> dict[str, Any]:
+        # The contract puts a token refusal's code in `detail` itself.
+        return {"detail": self.code, "code": self.code}
+
+    def to_connect_error(self) -> dict[str, Any]:
+        return {"message": "unauthorized", "data": {"code": self.code}}
 
 
 class MissingTokenError(AuthError):
@@ -69,11 +80,23 @@ class AppError(SwitchboardError):
     def to_ack(self) -> dict[str, Any]:
         return {"ok": False, "error": {"code": self.code, "message": self.message}}
 
+    def to_body(self) -> dict[str, Any]:
+        return {"detail": self.message, "code": self.code}
+
+    def to_connect_error(self) -> dict[str, Any]:
+        return {"message": self.message, "data": {"code": self.code}}
+
 
 class InvalidPayloadError(AppError):
     code = "invalid_payload"
     status = 422
     default_message = "invalid payload"
+
+
+class BadCredentialsError(AppError):
+    code = "bad_credentials"
+    status = 401
+    default_message = "invalid email or password"
 
 
 class ForbiddenError(AppError):

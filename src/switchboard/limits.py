@@ -2,9 +2,9 @@
 
 One algorithm for all of them, GCRA (a token bucket kept as one timestamp
 per key): a key may spend `limit` hits at once, then earns one back every
-`window / limit` seconds. With `SWITCHBOARD_REDIS_URL` the state lives in
-Redis (one key per bucket, expiring by itself), so a limit holds across
-nodes; otherwise, or while Redis is unreachable, in this process's memory.
+`window / limit` seconds. When the backend shares buckets between nodes
+(Redis: one key per bucket, expiring by itself) a limit holds across nodes;
+otherwise, or while the backend is unreachable, in this process's memory.
 
 - failed logins per account (e-mail): 10 per 300 s
   (`SWITCHBOARD_LOGIN_ACCOUNT_LIMIT`, `SWITCHBOARD_LOGIN_ACCOUNT_WINDOW_SECONDS`);
@@ -23,49 +23,22 @@ import hashlib
 import logging
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-from redis.exceptions import RedisError
 
 from switchboard.config import Settings
 from switchboard.errors import RateLimitedError
 from switchboard.metrics import Metrics
-from switchboard.realtime.redis_conn import redis_client
+from switchboard.realtime.backends import BackendUnavailable, SharedBuckets
 from switchboard.types import UserId
-
-if TYPE_CHECKING:
-    from redis.asyncio import Redis
 
 log = logging.getLogger("switchboard.limits")
 
-_PREFIX = "switchboard:limit:"
 # Memory backend: sweep spent buckets once the table is this big; an address
 # spray cannot grow it without bound.
 _MAX_MEMORY_KEYS = 100_000
-# While Redis is down, say so once per this many seconds (not once per request).
+# While the shared store is down, say so once per this many seconds (not once per request).
 _OUTAGE_LOG_SECONDS = 60.0
-# After a Redis error, count in memory for this long before trying Redis again.
-_REDIS_PAUSE_SECONDS = 5.0
-
-# KEYS[1] bucket; ARGV: interval ms, capacity ms (limit * interval), consume (1/0).
-# Returns {allowed (1/0), ms until the next hit would be allowed}. Redis's own
-# clock, so nodes with skewed clocks still share one bucket correctly.
-_GCRA = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local interval = tonumber(ARGV[1])
-local capacity = tonumber(ARGV[2])
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tat < now then tat = now end
-local new_tat = tat + interval
-if new_tat - now > capacity then
-  return {0, new_tat - now - capacity}
-end
-if ARGV[3] == '1' then
-  redis.call('SET', KEYS[1], new_tat, 'PX', math.ceil(new_tat - now))
-end
-return {1, 0}
-"""
+# After a shared-store error, count in memory for this long before trying it again.
+_SHARED_PAUSE_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +91,12 @@ class MemoryBuckets:
 class Limits:
     """The abuse limits of one app; `check`/`hit` raise RateLimitedError with `retry_after`."""
 
-    def __init__(self, settings: Settings, metrics: Metrics | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        shared: SharedBuckets | None = None,
+        metrics: Metrics | None = None,
+    ) -> None:
         self.metrics = metrics
         self.login_account = Rule(
             "login-account", settings.login_account_limit, settings.login_account_window_seconds
@@ -133,40 +111,26 @@ class Limits:
             "user-messages", burst if rate > 0 else 0, burst / rate if rate > 0 else 1.0
         )
         self._memory = MemoryBuckets()
-        self._redis: Redis | None = (
-            redis_client(settings.redis_url, name="switchboard-limits")
-            if settings.redis_url
-            else None
-        )
+        self._shared = shared
         self._outage_logged = -_OUTAGE_LOG_SECONDS
-        self._redis_down_until = 0.0
-
-    async def close(self) -> None:
-        if self._redis is not None:
-            await self._redis.aclose()
+        self._shared_down_until = 0.0
 
     async def _retry_after(self, rule: Rule, key: str, consume: bool) -> float | None:
         """Seconds to wait when `key` is over `rule`, else None (and the hit is counted)."""
         full_key = f"{rule.name}:{key}"
-        if self._redis is not None and time.monotonic() >= self._redis_down_until:
+        if self._shared is not None and time.monotonic() >= self._shared_down_until:
             try:
-                allowed, wait_ms = await self._redis.eval(
-                    _GCRA,
-                    1,
-                    _PREFIX + full_key,
-                    max(1, round(rule.interval * 1000)),
-                    max(1, round(rule.limit * rule.interval * 1000)),
-                    "1" if consume else "0",
+                return await self._shared.hit(
+                    full_key, rule.interval, rule.limit * rule.interval, consume
                 )
-                return None if int(allowed) else int(wait_ms) / 1000
-            except RedisError as exc:
+            except BackendUnavailable as exc:
                 now = time.monotonic()
-                # A dead Redis costs the client's connect timeout and retries:
+                # A dead store costs the client's connect timeout and retries:
                 # pay that once per pause, not on every login and message.
-                self._redis_down_until = now + _REDIS_PAUSE_SECONDS
+                self._shared_down_until = now + _SHARED_PAUSE_SECONDS
                 if now - self._outage_logged > _OUTAGE_LOG_SECONDS:
                     self._outage_logged = now
-                    log.warning("rate limits fall back to this node's memory: redis: %s", exc)
+                    log.warning("rate limits fall back to this node's memory: %s", exc)
         return self._memory.hit(full_key, rule, consume)
 
     async def _enforce(self, rule: Rule, key: str, consume: bool, message: str) -> None:
@@ -185,11 +149,11 @@ class Limits:
     async def _reset(self, rule: Rule, key: str) -> None:
         full_key = f"{rule.name}:{key}"
         self._memory.reset(full_key)
-        if self._redis is not None and time.monotonic() >= self._redis_down_until:
+        if self._shared is not None and time.monotonic() >= self._shared_down_until:
             try:
-                await self._redis.delete(_PREFIX + full_key)
-            except RedisError as exc:
-                log.warning("could not reset a rate limit in redis: %s", exc)
+                await self._shared.reset(full_key)
+            except BackendUnavailable as exc:
+                log.warning("could not reset a shared rate limit: %s", exc)
 
     # -- the limits ------------------------------------------------------------------
 

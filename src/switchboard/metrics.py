@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 __all__ = ["CONTENT_TYPE_LATEST", "Metrics"]
 
+M = TypeVar("M", Counter, Gauge, Histogram)
+
+# Labelled children kept at hand; past this many, `labels()` is asked each time.
+_MAX_CHILDREN = 10_000
+
 
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
+        # `labels()` takes a lock and builds a key on every call; a connect
+        # storm asks for the same few children thousands of times a second.
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         self.connected_sockets = Gauge(
             "switchboard_connected_sockets", "Connected sockets", ["namespace"], registry=r
         )
@@ -94,27 +103,36 @@ class Metrics:
             registry=r,
         )
 
+    def _child(self, metric: M, *labels: str) -> M:
+        key = (id(metric), labels)
+        child = self._children.get(key)
+        if child is None:
+            child = metric.labels(*labels)
+            if len(self._children) < _MAX_CHILDREN:
+                self._children[key] = child
+        return cast(M, child)
+
     def socket_connected(self, namespace: str) -> None:
-        self.connected_sockets.labels(namespace).inc()
+        self._child(self.connected_sockets, namespace).inc()
 
     def socket_disconnected(self, namespace: str) -> None:
-        self.connected_sockets.labels(namespace).dec()
+        self._child(self.connected_sockets, namespace).dec()
 
     def online_users_changed(self, delta: int) -> None:
         self.online_users.inc(delta)
 
     def event_in(self, namespace: str, event: str) -> None:
-        self.events_in.labels(namespace, event[:64]).inc()
+        self._child(self.events_in, namespace, event[:64]).inc()
 
     def event_out(self, namespace: str, event: str, recipients: int) -> None:
-        self.events_out.labels(namespace, event).inc()
+        self._child(self.events_out, namespace, event).inc()
         self.fanout.observe(recipients)
 
     def handler_latency(self, namespace: str, event: str, seconds: float) -> None:
-        self.latency.labels(namespace, event[:64]).observe(seconds)
+        self._child(self.latency, namespace, event[:64]).observe(seconds)
 
     def rate_limited(self, namespace: str) -> None:
-        self.rate_limited_events.labels(namespace).inc()
+        self._child(self.rate_limited_events, namespace).inc()
 
     def limit_refused(self, limit: str) -> None:
         self.limit_refusals.labels(limit).inc()

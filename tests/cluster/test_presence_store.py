@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from switchboard.realtime.cluster_presence import ClusterPresence
-from switchboard.realtime.redis_conn import redis_client
+from switchboard.realtime.backends.redis_client import redis_client
+from switchboard.realtime.backends.redis_presence import ClusterPresence
 from switchboard.types import Sid
 from tests.support.redis import RedisProcess
 

@@ -15,6 +15,7 @@ from switchboard.auth.revocation import RevocationService
 from switchboard.auth.tokens import TokenService
 from switchboard.config import Settings
 from switchboard.errors import InvalidTokenError
+from switchboard.realtime.backends.redis import REVOCATION_CHANNEL, RedisChannel
 from switchboard.storage.database import Database
 from switchboard.storage.migrate import upgrade_database
 from switchboard.storage.models import User
@@ -28,7 +29,8 @@ SECRET = "hook-test-secret-" + "h" * 32
 async def _node(
     db: Database, redis: RedisProcess
 ) -> tuple[TokenService, list[tuple[int, str | None]]]:
-    revocations = RevocationService(db, redis.url, sync_seconds=30)
+    channel = RedisChannel(redis.url, REVOCATION_CHANNEL)
+    revocations = RevocationService(db, channel, sync_seconds=30)
     tokens = TokenService(SECRET, 3600, session_max_seconds=86400, revocations=revocations)
     heard: list[tuple[int, str | None]] = []
 
@@ -85,5 +87,7 @@ async def test_on_revoked_fires_on_every_node(tmp_path: Path, redis_server: Redi
         for node in (a, b):
             assert node.revocations is not None
             await node.revocations.stop()
+            assert isinstance(node.revocations.channel, RedisChannel)
+            await node.revocations.channel.close()
         await db_a.dispose()
         await db_b.dispose()

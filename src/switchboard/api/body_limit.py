@@ -17,13 +17,17 @@ huge upload).
 
 from __future__ import annotations
 
+import json
 import logging
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from switchboard.errors import TooLargeError
+
 log = logging.getLogger("switchboard.http")
 
-_BODY = b'{"detail":"request body too large","code":"too_large"}'
+_REFUSAL = TooLargeError("request body too large")
+_BODY = json.dumps(_REFUSAL.to_body()).encode()
 
 
 def _content_length(scope: Scope) -> int | None:
@@ -134,7 +138,7 @@ async def _refuse(send: Send) -> None:
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": _REFUSAL.status,
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(_BODY)).encode()),

@@ -14,8 +14,9 @@ The database is the source of truth (tables `revoked_tokens`, `token_cutoffs`,
 `users`); this node's copy is kept current three ways:
 
 1. its own changes are applied in memory as soon as they are committed;
-2. with `SWITCHBOARD_REDIS_URL`, every change is published on one channel and
-   applied by every node as it arrives (the usual path across nodes);
+2. when the backend has a revocation channel (Redis), every change is
+   published on it and applied by every node as it arrives (the usual path
+   across nodes);
 3. a resync every `SWITCHBOARD_AUTH_SYNC_SECONDS` reads what changed since the
    last one (and, every few rounds, the whole user id list), which covers a
    missed Redis message, a Redis outage, and rows changed behind our back.
@@ -39,22 +40,18 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from switchboard.realtime.redis_conn import RECONNECT_DELAY, redis_client
+from switchboard.realtime.backends import BackendUnavailable, Channel
 from switchboard.storage.database import Database
 from switchboard.storage.models import RevokedToken, TokenCutoff, User
 from switchboard.types import UserId
 
-if TYPE_CHECKING:
-    from redis.asyncio import Redis
-
 log = logging.getLogger("switchboard.auth")
 
-CHANNEL = "switchboard:auth"
 # How long a token replaced by a refresh keeps working (requests already in flight).
 ROTATION_GRACE_SECONDS = 30.0
 # A session this young may belong to a user registered on another node whose
@@ -84,14 +81,14 @@ class RevocationService:
     def __init__(
         self,
         db: Database,
-        redis_url: str | None,
+        channel: Channel | None,
         sync_seconds: float,
         *,
         rotation_grace_seconds: float = 30.0,
     ) -> None:
         self.rotation_grace_seconds = rotation_grace_seconds
         self.db = db
-        self.redis_url = redis_url
+        self.channel = channel
         self.sync_seconds = sync_seconds
         self._jtis: dict[str, float] = {}  # jti -> its exp
         self._cutoffs: dict[UserId, float] = {}
@@ -105,7 +102,6 @@ class RevocationService:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._last_sync = 0.0
         self._rounds = 0
-        self._redis: Redis | None = None
         self._publish_paused_until = 0.0
 
     # -- listeners -------------------------------------------------------------------
@@ -262,9 +258,9 @@ class RevocationService:
         await self._load()
         loop = asyncio.get_running_loop()
         self._spawn(loop.create_task(self._sync_loop()))
-        if self.redis_url:
-            self._redis = redis_client(self.redis_url, name="switchboard-auth")
-            self._spawn(loop.create_task(self._listen(self.redis_url)))
+        if self.channel is not None:
+            # After every (re)subscription: whatever was published while nobody listened.
+            self._spawn(loop.create_task(self.channel.listen(self._on_message, self.sync)))
 
     async def stop(self) -> None:
         for task in [*self._tasks, *self._lookups.values()]:
@@ -273,9 +269,6 @@ class RevocationService:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
-        if self._redis is not None:
-            await self._redis.aclose()
-            self._redis = None
 
     def _spawn(self, task: asyncio.Task[Any]) -> None:
         self._tasks.add(task)
@@ -362,58 +355,21 @@ class RevocationService:
             except Exception as exc:
                 log.warning("revocation resync failed; retrying next round: %s", exc)
 
-    # -- Redis ---------------------------------------------------------------------
+    # -- the channel between nodes ----------------------------------------------------
 
     async def _publish(self, message: dict[str, Any]) -> None:
-        if self._redis is None or time.monotonic() < self._publish_paused_until:
+        if self.channel is None or time.monotonic() < self._publish_paused_until:
             return
         try:
-            await self._redis.publish(CHANNEL, json.dumps(message))
-        except Exception as exc:
+            await self.channel.publish(json.dumps(message))
+        except BackendUnavailable as exc:
             # Stored already: other nodes catch up at their next resync. A dead
-            # Redis costs the client's timeouts and retries: not on every logout.
+            # store costs the client's timeouts and retries: not on every logout.
             self._publish_paused_until = time.monotonic() + PUBLISH_PAUSE_SECONDS
             log.warning("could not publish a revocation (%s): %s", message.get("kind"), exc)
 
-    async def _listen(self, url: str) -> None:
-        client = redis_client(url, blocking=True, name="switchboard-auth-sub")
-        lost = False  # one line per outage, not one per retry
+    async def _on_message(self, data: str) -> None:
         try:
-            while True:
-                pubsub = client.pubsub(ignore_subscribe_messages=True)
-                try:
-                    await pubsub.subscribe(CHANNEL)
-                    # Whatever was published while we were not subscribed.
-                    await self.sync()
-                    if lost:
-                        log.info("revocation channel back")
-                        lost = False
-                    async for message in pubsub.listen():
-                        if message.get("type") == "message":
-                            await self._on_message(message.get("data"))
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:
-                    if not lost:
-                        log.warning(
-                            "revocation channel lost, resubscribing (resync every %.0fs "
-                            "meanwhile): %s",
-                            self.sync_seconds,
-                            exc,
-                        )
-                        lost = True
-                    await asyncio.sleep(RECONNECT_DELAY)
-                finally:
-                    with contextlib.suppress(Exception):
-                        await pubsub.aclose()  # type: ignore[no-untyped-call]
-        finally:
-            with contextlib.suppress(Exception):
-                await client.aclose()
-
-    async def _on_message(self, data: object) -> None:
-        try:
-            if not isinstance(data, str | bytes):
-                raise TypeError(f"payload of type {type(data).__name__}")
             message = json.loads(data)
             kind = message["kind"]
             user_id = int(message["user_id"])
@@ -429,4 +385,4 @@ class RevocationService:
             elif kind == "user":
                 self._add_user(user_id)
         except (TypeError, KeyError, ValueError) as exc:
-            log.warning("malformed message on %s ignored: %s", CHANNEL, exc)
+            log.warning("malformed revocation message ignored: %s", exc)

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from switchboard.api.deps import Claims, Ctx, CurrentUserId, authenticate_request
-from switchboard.api.system import parse_user_ids
+from switchboard.api.params import user_id_list
 from switchboard.auth.revocation import RevocationService
 from switchboard.auth.schemas import AuthOut, LoginIn, MeOut, RegisterIn, UsersOut
 from switchboard.auth.tokens import TokenClaims
 from switchboard.auth.users import user_out
 from switchboard.context import AppContext
-from switchboard.errors import AuthError, InternalError, TokenExpiredError
+from switchboard.errors import (
+    AuthError,
+    BadCredentialsError,
+    InternalError,
+    InvalidTokenError,
+)
 from switchboard.limits import Limits
 from switchboard.realtime.auth import COOKIE_NAME
 from switchboard.storage.models import User
@@ -37,16 +42,10 @@ def _set_cookie(response: Response, ctx: AppContext, token: str) -> None:
 def _signed_in(
     response: Response, ctx: AppContext, user: User, session_start: float | None = None
 ) -> AuthOut:
-    try:
-        token = ctx.tokens.issue(user.id, user.email, session_start=session_start)
-    except TokenExpiredError:  # the session reached SWITCHBOARD_SESSION_MAX_SECONDS
-        raise _unauthorized("token_expired") from None
+    # TokenExpiredError (401) when the session reached SWITCHBOARD_SESSION_MAX_SECONDS.
+    token = ctx.tokens.issue(user.id, user.email, session_start=session_start)
     _set_cookie(response, ctx, token)
     return AuthOut(user=user_out(user), token=token)
-
-
-def _unauthorized(code: str) -> HTTPException:
-    return HTTPException(status_code=401, detail=code, headers={"WWW-Authenticate": "Bearer"})
 
 
 def _revocations(ctx: AppContext) -> RevocationService:
@@ -88,7 +87,7 @@ async def login(
     await limits.login_attempt(body.email)
     user = await ctx.users.authenticate(body.email, body.password)
     if user is None:
-        raise HTTPException(status_code=401, detail="invalid email or password")
+        raise BadCredentialsError()
     await limits.account_success(body.email)
     return _signed_in(response, ctx, user)
 
@@ -139,7 +138,7 @@ async def logout_all(ctx: Ctx, claims: Claims) -> Response:
 async def _current_user(ctx: AppContext, user_id: int) -> User:
     user = await ctx.users.get(user_id)
     if user is None:  # a valid token for a deleted user
-        raise _unauthorized("invalid_token")
+        raise InvalidTokenError()
     return user
 
 
@@ -157,7 +156,7 @@ async def refresh(response: Response, ctx: Ctx, claims: Claims) -> AuthOut:
     """
     user = await _current_user(ctx, claims.user_id)
     if not await _revoke(ctx, claims, rotated=True):
-        raise _unauthorized("invalid_token")
+        raise InvalidTokenError()
     # A pre-jti token was revoked with its whole session: start a new one.
     session_start = claims.session_start if claims.jti is not None else None
     return _signed_in(response, ctx, user, session_start)
@@ -172,5 +171,5 @@ async def search_users(
 ) -> UsersOut:
     """Search by name/email (`q`), or look users up by id (`ids`, an extension of the SPEC)."""
     if ids is not None:
-        return UsersOut(users=[user_out(u) for u in await ctx.users.get_many(parse_user_ids(ids))])
+        return UsersOut(users=[user_out(u) for u in await ctx.users.get_many(user_id_list(ids))])
     return UsersOut(users=[user_out(u) for u in await ctx.users.search(q.strip())])

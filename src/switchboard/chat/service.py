@@ -16,7 +16,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, and_, delete, func, or_, select, update
+from sqlalchemy import Connection, CursorResult, and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
@@ -138,16 +138,20 @@ class ChatService:
 
     async def _conversation_ids_of(self, user_ids: list[UserId]) -> dict[UserId, list[int]]:
         cm = ConversationMember
-        found: dict[UserId, list[int]] = {}
-        async with self.db.session() as session:
-            rows = await session.execute(
-                select(cm.user_id, cm.conversation_id)
-                .where(cm.user_id.in_(user_ids))
-                .order_by(cm.user_id, cm.conversation_id)
-            )
-            for uid, cid in rows.tuples():
+        stmt = (
+            select(cm.user_id, cm.conversation_id)
+            .where(cm.user_id.in_(user_ids))
+            .order_by(cm.user_id, cm.conversation_id)
+        )
+
+        def read(conn: Connection) -> dict[UserId, list[int]]:
+            found: dict[UserId, list[int]] = {}
+            for uid, cid in conn.execute(stmt).tuples():
                 found.setdefault(uid, []).append(cid)
-        return found
+            return found
+
+        # A connect storm: one Core query per batch of users, no ORM session.
+        return await self.db.run_read(read)
 
     async def list_conversations(self, user_id: UserId) -> list[ConversationSummaryOut]:
         """The caller's conversations, newest activity first: four queries for any number."""

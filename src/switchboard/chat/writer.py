@@ -20,9 +20,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy import Connection, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.chat.schemas import MessageOut
 from switchboard.errors import AppError, ForbiddenError, NotFoundError
@@ -99,131 +98,148 @@ class MessageWriter:
                     send.done.cancel()
 
     async def _commit(self, batch: list[Send]) -> None:
-        cm = ConversationMember
-        pairs = {(s.conversation_id, s.sender_id) for s in batch}
-        async with self.db.write_session() as session:
-            members = set(
-                (
-                    await session.execute(
-                        select(cm.conversation_id, cm.user_id).where(
-                            tuple_(cm.conversation_id, cm.user_id).in_(pairs)
-                        )
-                    )
-                ).tuples()
-            )
-            refused: dict[int, AppError] = {}
-            unknown = {cid for cid, uid in pairs if (cid, uid) not in members}
-            if unknown:
-                existing = set(
-                    await session.scalars(
-                        select(Conversation.id).where(Conversation.id.in_(unknown))
-                    )
-                )
-                for cid in unknown:
-                    refused[cid] = (
-                        ForbiddenError("not a member of this conversation")
-                        if cid in existing
-                        else NotFoundError("conversation not found")
-                    )
-            earlier = await self._earlier_copies(session, batch)
-            now = utcnow()
-            # Per send: the stored message (or None: refused), and whether it is new.
-            results: list[tuple[Send, MessageOut | None, bool]] = []
-            fresh: dict[tuple[int, int, str], int] = {}  # retry key -> index in `results`
-            pending: list[int] = []  # indexes of the sends to insert
-            for send in batch:
-                if (send.conversation_id, send.sender_id) not in members:
-                    results.append((send, None, False))
-                    continue
-                key = (
-                    (send.conversation_id, send.sender_id, send.client_msg_id)
-                    if send.client_msg_id is not None
-                    else None
-                )
-                if key is not None and key in earlier:
-                    results.append((send, earlier[key], False))
-                    continue
-                if key is not None and key in fresh:  # the same retry twice in one batch
-                    results.append((send, None, False))  # filled in after the insert
-                    continue
-                if key is not None:
-                    fresh[key] = len(results)
-                pending.append(len(results))
-                results.append((send, None, True))
-            new: list[MessageOut] = []
-            if pending:
-                # One INSERT ... RETURNING for the batch (ids in the rows' order).
-                ids = list(
-                    await session.scalars(
-                        insert(Message).returning(Message.id, sort_by_parameter_order=True),
-                        [
-                            {
-                                "conversation_id": results[i][0].conversation_id,
-                                "sender_id": results[i][0].sender_id,
-                                "body": results[i][0].body,
-                                "client_msg_id": results[i][0].client_msg_id,
-                                "created_at": now,
-                            }
-                            for i in pending
-                        ],
-                    )
-                )
-                await session.execute(
-                    update(Conversation)
-                    .where(Conversation.id.in_({results[i][0].conversation_id for i in pending}))
-                    .values(last_activity_at=now)
-                )
-                await session.commit()
-                for i, mid in zip(pending, ids, strict=True):
-                    send = results[i][0]
-                    out = MessageOut(
-                        id=format_id(mid),
-                        conversation_id=send.conversation_id,
-                        sender_id=send.sender_id,
-                        body=send.body,
-                        created_at=now,
-                        client_msg_id=send.client_msg_id,
-                    )
-                    results[i] = (send, out, True)
-                    new.append(out)
-            for n, (send, stored, _created) in enumerate(results):
-                if stored is None and send.client_msg_id is not None:
-                    first = fresh.get((send.conversation_id, send.sender_id, send.client_msg_id))
-                    if first is not None and first != n:
-                        results[n] = (send, results[first][1], False)
+        # One transaction, one hand-off to the database (see Database.run_write).
+        stored = await self.db.run_write(lambda conn: _store(conn, batch))
         # Committed: the broadcasts leave (in id order), then every sender is answered.
-        if new:
+        if stored.new:
             try:
-                await self.published(new)
+                await self.published(stored.new)
             except Exception:
-                log.exception("broadcasting a batch of %d messages failed", len(new))
-        for send, stored, created in results:
+                log.exception("broadcasting a batch of %d messages failed", len(stored.new))
+        for send, message, created in stored.results:
             if send.done.done():
                 continue
-            if stored is None:
-                send.done.set_exception(refused.get(send.conversation_id) or ForbiddenError())
+            if message is None:
+                send.done.set_exception(
+                    stored.refused.get(send.conversation_id) or ForbiddenError()
+                )
             else:
-                send.done.set_result((stored, created))
+                send.done.set_result((message, created))
 
-    @staticmethod
-    async def _earlier_copies(
-        session: AsyncSession, batch: list[Send]
-    ) -> dict[tuple[int, int, str], MessageOut]:
-        keys = {
-            (s.conversation_id, s.sender_id, s.client_msg_id)
-            for s in batch
-            if s.client_msg_id is not None
-        }
-        if not keys:
-            return {}
-        rows = await session.scalars(
-            select(Message).where(
-                tuple_(Message.conversation_id, Message.sender_id, Message.client_msg_id).in_(keys)
+
+@dataclass(slots=True)
+class Stored:
+    """What one batch's transaction decided, per send and in all."""
+
+    # Per send: the stored message (None: refused), and whether it is new.
+    results: list[tuple[Send, MessageOut | None, bool]]
+    refused: dict[int, AppError]  # conversation id -> why its sends were refused
+    new: list[MessageOut]  # the messages this batch inserted, in id order
+
+
+def _store(conn: Connection, batch: list[Send]) -> Stored:
+    """Check membership, find earlier copies of retries, insert the rest: one transaction."""
+    cm = ConversationMember
+    pairs = {(s.conversation_id, s.sender_id) for s in batch}
+    members = set(
+        conn.execute(
+            select(cm.conversation_id, cm.user_id).where(
+                tuple_(cm.conversation_id, cm.user_id).in_(pairs)
             )
+        ).tuples()
+    )
+    refused: dict[int, AppError] = {}
+    unknown = {cid for cid, uid in pairs if (cid, uid) not in members}
+    if unknown:
+        existing = set(
+            conn.execute(select(Conversation.id).where(Conversation.id.in_(unknown))).scalars()
         )
-        return {
-            (m.conversation_id, m.sender_id, m.client_msg_id or ""): message_out(m) for m in rows
-        }
+        for cid in unknown:
+            refused[cid] = (
+                ForbiddenError("not a member of this conversation")
+                if cid in existing
+                else NotFoundError("conversation not found")
+            )
+    earlier = _earlier_copies(conn, batch)
+    now = utcnow()
+    results: list[tuple[Send, MessageOut | None, bool]] = []
+    fresh: dict[tuple[int, int, str], int] = {}  # retry key -> index in `results`
+    pending: list[int] = []  # indexes of the sends to insert
+    for send in batch:
+        if (send.conversation_id, send.sender_id) not in members:
+            results.append((send, None, False))
+            continue
+        key = (
+            (send.conversation_id, send.sender_id, send.client_msg_id)
+            if send.client_msg_id is not None
+            else None
+        )
+        if key is not None and key in earlier:
+            results.append((send, earlier[key], False))
+            continue
+        if key is not None and key in fresh:  # the same retry twice in one batch
+            results.append((send, None, False))  # filled in after the insert
+            continue
+        if key is not None:
+            fresh[key] = len(results)
+        pending.append(len(results))
+        results.append((send, None, True))
+    new: list[MessageOut] = []
+    if pending:
+        # One INSERT ... RETURNING for the batch (ids in the rows' order).
+        ids = conn.execute(
+            insert(Message).returning(Message.id, sort_by_parameter_order=True),
+            [
+                {
+                    "conversation_id": results[i][0].conversation_id,
+                    "sender_id": results[i][0].sender_id,
+                    "body": results[i][0].body,
+                    "client_msg_id": results[i][0].client_msg_id,
+                    "created_at": now,
+                }
+                for i in pending
+            ],
+        ).scalars()
+        conn.execute(
+            update(Conversation)
+            .where(Conversation.id.in_({results[i][0].conversation_id for i in pending}))
+            .values(last_activity_at=now)
+        )
+        for i, mid in zip(pending, list(ids), strict=True):
+            send = results[i][0]
+            out = MessageOut(
+                id=format_id(mid),
+                conversation_id=send.conversation_id,
+                sender_id=send.sender_id,
+                body=send.body,
+                created_at=now,
+                client_msg_id=send.client_msg_id,
+            )
+            results[i] = (send, out, True)
+            new.append(out)
+    for n, (send, message, _created) in enumerate(results):
+        if message is None and send.client_msg_id is not None:
+            first = fresh.get((send.conversation_id, send.sender_id, send.client_msg_id))
+            if first is not None and first != n:
+                results[n] = (send, results[first][1], False)
+    return Stored(results, refused, new)
+
+
+def _earlier_copies(conn: Connection, batch: list[Send]) -> dict[tuple[int, int, str], MessageOut]:
+    keys = {
+        (s.conversation_id, s.sender_id, s.client_msg_id)
+        for s in batch
+        if s.client_msg_id is not None
+    }
+    if not keys:
+        return {}
+    m = Message.__table__.c
+    rows = conn.execute(
+        select(m.id, m.conversation_id, m.sender_id, m.body, m.created_at, m.client_msg_id).where(
+            tuple_(m.conversation_id, m.sender_id, m.client_msg_id).in_(keys)
+        )
+    )
+    return {
+        (row.conversation_id, row.sender_id, row.client_msg_id or ""): MessageOut(
+            id=format_id(row.id),
+            conversation_id=row.conversation_id,
+            sender_id=row.sender_id,
+            body=row.body,
+            created_at=row.created_at,
+            client_msg_id=row.client_msg_id,
+        )
+        for row in rows
+    }
 
 
 def message_out(message: Message) -> MessageOut:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 
 from switchboard.api.deps import Ctx, CurrentUserId
+from switchboard.errors import InvalidPayloadError
 from switchboard.notifications.schemas import (
     DEFAULT_LIST_LIMIT,
     MAX_LIST_LIMIT,
@@ -33,7 +34,7 @@ async def list_notifications(
     if before is not None:
         before_id = parse_id(before)
         if before_id is None:
-            raise HTTPException(status_code=422, detail="before: not a notification id")
+            raise InvalidPayloadError("before: not a notification id")
     rows = await ctx.notifications.recent(
         user_id, unread_only=unread_only, limit=limit, before=before_id
     )

@@ -46,4 +46,4 @@ def authenticate_handshake(tokens: TokenService, handshake: Handshake, auth: obj
     try:
         return tokens.verify(handshake_token(handshake, auth))
     except AuthError as exc:
-        raise ConnectRefused({"message": "unauthorized", "data": {"code": exc.code}}) from None
+        raise ConnectRefused(exc.to_connect_error()) from None

@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from switchboard.realtime.recovery_store import EventLog, LogRecord, MemoryLog, Pos, format_pos
+from switchboard.realtime.backends.memory import MemoryLog
+from switchboard.realtime.event_log import EventLog, LogRecord, Pos, format_pos
 from switchboard.transport import Server, encode_event
 from switchboard.types import Room, Sid, user_room
 

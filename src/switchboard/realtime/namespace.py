@@ -34,6 +34,7 @@ from switchboard.errors import (
     AppError,
     AuthError,
     ForbiddenError,
+    InternalError,
     InvalidPayloadError,
     RateLimitedError,
 )
@@ -179,9 +180,7 @@ class SocketNamespace:
         ns = self.rt.io.namespaces.get(self.name)
         if cap and ns is not None and len(ns.members(user_room(user_id))) >= cap:
             self.rt.metrics.rate_limited(self.name)
-            raise ConnectRefused(
-                {"message": "too many connections", "data": {"code": "rate_limited"}}
-            )
+            raise ConnectRefused(RateLimitedError("too many connections").to_connect_error())
 
     async def on_connected(self, sock: Socket) -> None:
         state = sock.state
@@ -239,7 +238,7 @@ class SocketNamespace:
                     "user_id": context.user_id,
                 },
             )
-            answer = {"ok": False, "error": {"code": "internal", "message": "internal error"}}
+            answer = InternalError().to_ack()
         finally:
             self.rt.metrics.handler_latency(self.name, spec.name, time.perf_counter() - started)
         self.rt.io.ack(sock, ack_id, [answer])

@@ -1,7 +1,8 @@
 """Presence: which users are online. A user is online while any socket of theirs is.
 
-`PresenceStore` is the interface; `LocalPresence` keeps it in this process.
-The cluster store (Redis, heartbeats) implements the same protocol.
+`PresenceStore` is the interface. The backend chosen by `SWITCHBOARD_REDIS_URL`
+(`switchboard.realtime.backends`) supplies it: `LocalPresence` in this process,
+or `ClusterPresence` in Redis with node heartbeats.
 """
 
 from __future__ import annotations
@@ -28,43 +29,3 @@ class PresenceStore(Protocol):
     async def online_status_bulk(self, user_ids: Iterable[UserId]) -> dict[UserId, bool]: ...
 
     async def close(self) -> None: ...
-
-
-class LocalPresence:
-    """In-process presence: user id → set of socket ids."""
-
-    def __init__(self) -> None:
-        self._sockets: dict[UserId, set[Sid]] = {}
-
-    async def add(self, user_id: UserId, sid: Sid) -> bool:
-        sids = self._sockets.get(user_id)
-        if sids is None:
-            self._sockets[user_id] = {sid}
-            return True
-        sids.add(sid)
-        return False
-
-    async def remove(self, user_id: UserId, sid: Sid) -> bool:
-        sids = self._sockets.get(user_id)
-        if sids is None or sid not in sids:
-            return False
-        sids.discard(sid)
-        if sids:
-            return False
-        del self._sockets[user_id]
-        return True
-
-    async def is_online(self, user_id: UserId) -> bool:
-        return user_id in self._sockets
-
-    async def online_user_ids(self) -> set[UserId]:
-        return set(self._sockets)
-
-    async def online_status_bulk(self, user_ids: Iterable[UserId]) -> dict[UserId, bool]:
-        return {uid: uid in self._sockets for uid in user_ids}
-
-    def socket_count(self, user_id: UserId) -> int:
-        return len(self._sockets.get(user_id, ()))
-
-    async def close(self) -> None:
-        self._sockets.clear()

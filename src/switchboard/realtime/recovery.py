@@ -9,7 +9,7 @@ This module decides *whether* and *from where* a session is restored, and
 runs the restore on the transport's primitives (`reserve` a socket that holds
 broadcasts, `release` it with the CONNECT answer, the missed entries and what
 was held); the log and the sessions live behind `EventLog`
-(recovery_store.py, cluster_log.py).
+(event_log.py; backends/memory.py, backends/redis_log.py).
 
 Where Socket.IO for Node fails and this does not:
 - Node looks the client's offset up in its log, so a client with no offset
@@ -33,7 +33,7 @@ import secrets
 from dataclasses import dataclass
 
 from switchboard.metrics import Metrics
-from switchboard.realtime.recovery_store import (
+from switchboard.realtime.event_log import (
     EventLog,
     LogRecord,
     Pos,

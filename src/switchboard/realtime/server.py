@@ -1,8 +1,9 @@
 """`RealtimeServer`: the Socket.IO server and everything a socket touches.
 
 It wires the transport (`switchboard.transport`) to Switchboard's parts:
-token checks, presence, the emitter, recovery, metrics. One instance per app;
-no module-level state, so two apps in one process stay apart.
+token checks, presence, the emitter, recovery, metrics; the backend
+(`realtime/backends`) supplies the event log and the presence store. One
+instance per app, so two apps in one process stay apart.
 """
 
 from __future__ import annotations
@@ -15,12 +16,11 @@ from typing import Any
 from switchboard.auth.tokens import TokenService
 from switchboard.config import Settings
 from switchboard.metrics import Metrics
-from switchboard.realtime.cluster_log import RedisLog
+from switchboard.realtime.backends import Backend
 from switchboard.realtime.emitter import Emitter
 from switchboard.realtime.namespace import SocketNamespace
-from switchboard.realtime.presence import LocalPresence, PresenceStore
+from switchboard.realtime.presence import PresenceStore
 from switchboard.realtime.recovery import Recovery
-from switchboard.realtime.recovery_store import EventLog, MemoryLog
 from switchboard.transport import Connection, Server, ServerOptions
 from switchboard.types import Sid, UserId
 
@@ -39,13 +39,12 @@ class RealtimeServer:
         settings: Settings,
         tokens: TokenService,
         metrics: Metrics,
-        *,
-        presence: PresenceStore | None = None,
+        backend: Backend,
     ) -> None:
         self.settings = settings
         self.tokens = tokens
         self.metrics = metrics
-        self.presence: PresenceStore = presence or LocalPresence()
+        self.presence: PresenceStore = backend.presence(self.presence_changed)
         self.io = Server(
             ServerOptions(
                 ping_interval=PING_INTERVAL_SECONDS,
@@ -57,7 +56,8 @@ class RealtimeServer:
             )
         )
         self.io.on_overflow = self._on_overflow
-        self.events = self._event_log(settings)
+        # Every broadcast goes through the log, recovery on or off.
+        self.events = backend.event_log(float(settings.recovery_seconds))
         # Connection state recovery (settings.recovery_seconds; 0 disables).
         self.recovery: Recovery | None = None
         if settings.recovery_seconds > 0:
@@ -71,14 +71,6 @@ class RealtimeServer:
         tokens.on_revoked(self._revoked)
 
     # -- wiring ----------------------------------------------------------------------
-
-    @staticmethod
-    def _event_log(settings: Settings) -> EventLog:
-        """Redis Streams when SWITCHBOARD_REDIS_URL is set (cross-node), else in memory."""
-        if settings.redis_url:
-            return RedisLog(settings.redis_url, float(settings.recovery_seconds))
-        window = float(settings.recovery_seconds)
-        return MemoryLog(window, keep=window > 0)
 
     async def start(self) -> None:
         """Start the event log readers (idempotent; also run by the first connection)."""
@@ -107,14 +99,14 @@ class RealtimeServer:
     async def socket_connected(self, namespace: str, sid: Sid, user_id: UserId) -> None:
         self.metrics.socket_connected(namespace)
         if await self.presence.add(user_id, sid):
-            await self._presence_changed(user_id, True)
+            await self.presence_changed(user_id, True)
 
     async def socket_disconnected(self, namespace: str, sid: Sid, user_id: UserId) -> None:
         self.metrics.socket_disconnected(namespace)
         if await self.presence.remove(user_id, sid):
-            await self._presence_changed(user_id, False)
+            await self.presence_changed(user_id, False)
 
-    async def _presence_changed(self, user_id: UserId, online: bool) -> None:
+    async def presence_changed(self, user_id: UserId, online: bool) -> None:
         self.metrics.online_users_changed(+1 if online else -1)
         for listener in self._presence_listeners:
             try:
@@ -131,10 +123,6 @@ class RealtimeServer:
         self.metrics.slow_consumer()
 
     # -- rooms -----------------------------------------------------------------------
-
-    def local_sids(self, namespace: str, room: str) -> list[Sid]:
-        ns = self.io.namespaces.get(namespace)
-        return [Sid(sock.sid) for sock in ns.members(room)] if ns is not None else []
 
     async def join_user_to_room(self, user_id: UserId, room: str, namespace: str) -> None:
         """Make every live socket of a user in `namespace` join `room`."""

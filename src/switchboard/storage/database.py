@@ -4,17 +4,28 @@ SQLite (the embedded default) runs in WAL mode with a busy timeout so that
 readers never block the writer and several processes can share one file.
 PostgreSQL gets a bounded pool and short timeouts so that an outage turns into
 a fast 503 rather than a hang.
+
+The hot paths (a batch of chat messages, the rooms of a connect storm) run as
+one synchronous function over a SQLAlchemy `Connection` (`run_write`,
+`run_read`). On PostgreSQL that is the async engine's `run_sync` (asyncpg, no
+thread). On SQLite it is one hand-off to a thread of our own holding a plain
+pysqlite connection: aiosqlite hands every statement, cursor and commit to its
+thread and back (about fifteen context switches for a `SELECT 1`, measured by
+`bench/send_path.py`), which made a four-statement batch cost milliseconds of
+CPU; one hand-off per transaction costs a fraction of that.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Connection, Engine, event, text
+from sqlalchemy import create_engine as create_sync_engine
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -23,6 +34,11 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from switchboard.config import Settings
+
+T = TypeVar("T")
+
+# Threads that read SQLite for `run_read` (WAL readers run in parallel with the writer).
+SQLITE_READERS = 4
 
 
 def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -55,6 +71,18 @@ def create_engine(settings: Settings) -> AsyncEngine:
     )
 
 
+def _sqlite_file_engine(url: URL) -> Engine | None:
+    """A pysqlite engine on the same file, or None for an in-memory database."""
+    database = url.database or ""
+    if not database or database == ":memory:" or "mode=memory" in database:
+        return None  # another connection would see another, empty database
+    sync_url = url.set(drivername="sqlite")
+    # A connection is used by one thread at a time, but not always the same one.
+    engine = create_sync_engine(sync_url, connect_args={"timeout": 10, "check_same_thread": False})
+    event.listen(engine, "connect", _sqlite_on_connect)
+    return engine
+
+
 class Database:
     """Owns the engine; `session()` is the unit of work for a request or an event."""
 
@@ -67,6 +95,11 @@ class Database:
         self._write_lock: asyncio.Lock | None = (
             asyncio.Lock() if self.engine.dialect.name == "sqlite" else None
         )
+        self._sqlite: Engine | None = None
+        if self.engine.dialect.name == "sqlite":
+            self._sqlite = _sqlite_file_engine(make_url(settings.database_url))
+        self._writer: ThreadPoolExecutor | None = None
+        self._readers: ThreadPoolExecutor | None = None
 
     @property
     def dialect(self) -> str:
@@ -87,6 +120,36 @@ class Database:
         async with self._write_lock, self.sessionmaker() as session:
             yield session
 
+    async def run_write(self, work: Callable[[Connection], T]) -> T:
+        """`work(conn)` in one transaction that writes, committed before this returns.
+
+        `work` must not block on anything but the database: on SQLite it runs
+        in the database's writer thread (one at a time, after this process's
+        other writers), on PostgreSQL on the event loop through `run_sync`.
+        """
+        if self._sqlite is None:
+            if self._write_lock is None:
+                async with self.engine.begin() as conn:
+                    return await conn.run_sync(work)
+            async with self._write_lock, self.engine.begin() as conn:
+                return await conn.run_sync(work)
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
+        engine, loop = self._sqlite, asyncio.get_running_loop()
+        assert self._write_lock is not None  # SQLite always has one
+        async with self._write_lock:
+            return await loop.run_in_executor(self._writer, _in_transaction, engine, work)
+
+    async def run_read(self, work: Callable[[Connection], T]) -> T:
+        """`work(conn)` on a connection that only reads (see `run_write`)."""
+        if self._sqlite is None:
+            async with self.engine.connect() as conn:
+                return await conn.run_sync(work)
+        if self._readers is None:
+            self._readers = ThreadPoolExecutor(SQLITE_READERS, thread_name_prefix="sqlite-reader")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._readers, _read, self._sqlite, work)
+
     async def ping(self) -> bool:
         try:
             async with self.engine.connect() as conn:
@@ -97,3 +160,20 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        for pool in (self._writer, self._readers):
+            if pool is not None:
+                # Work already handed over finishes (a commit is never cut in half).
+                await asyncio.get_running_loop().run_in_executor(None, pool.shutdown)
+        self._writer = self._readers = None
+        if self._sqlite is not None:
+            self._sqlite.dispose()
+
+
+def _in_transaction(engine: Engine, work: Callable[[Connection], T]) -> T:
+    with engine.begin() as conn:
+        return work(conn)
+
+
+def _read(engine: Engine, work: Callable[[Connection], T]) -> T:
+    with engine.connect() as conn:
+        return work(conn)

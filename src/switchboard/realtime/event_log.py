@@ -1,12 +1,16 @@
-"""The ordered event log and the session store behind connection state recovery.
+"""The event log every broadcast goes through, and the session store of recovery.
 
-`EventLog` is the one interface; two implementations:
-- `MemoryLog` (here): one node. A per-namespace counter numbers every
-  broadcast, a deque keeps the last `retention` seconds of them, sessions
-  live in a dict. Publishing delivers synchronously, so the log order is the
-  delivery order by construction.
-- `RedisLog` (`cluster_log.py`): many nodes and restarts. One Redis Stream per
-  namespace is both the cross-node transport and the replay log.
+Every server-to-client broadcast is appended to an ordered per-namespace log
+and delivered from it, on every node, in log order, whether or not recovery
+is on; with recovery on the log also keeps the last window of entries and the
+sessions of dropped sockets. `EventLog` is the interface; a backend
+(`switchboard.realtime.backends`) supplies the implementation:
+- `MemoryLog` (`backends/memory.py`): one node. A per-namespace counter numbers
+  every broadcast, a deque keeps the last `retention` seconds of them,
+  sessions live in a dict. Publishing delivers synchronously, so the log
+  order is the delivery order by construction.
+- `RedisLog` (`backends/redis_log.py`): many nodes and restarts. One Redis
+  Stream per namespace is both the cross-node transport and the replay log.
 
 Positions are `(int, int)` pairs shown to clients as `"a-b"` strings (a Redis
 Stream id, or `"<process start ms>-<counter>"` in memory): they are totally
@@ -17,8 +21,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
@@ -146,97 +148,3 @@ class EventLog(Protocol):
         ...
 
     async def close(self) -> None: ...
-
-
-class _NamespaceLog:
-    __slots__ = ("entries", "pruned_upto", "seq")
-
-    def __init__(self) -> None:
-        self.seq = 0
-        self.pruned_upto: Pos = ZERO
-        self.entries: deque[tuple[Pos, float, LogRecord]] = deque()
-
-
-class MemoryLog:
-    """Single-node log: counter + time-pruned deque per namespace, sessions in a dict."""
-
-    def __init__(self, retention: float, *, keep: bool = True) -> None:
-        # `keep=False` (recovery disabled): number and deliver, store nothing.
-        self.retention = retention
-        self.keep = keep
-        self._epoch = int(time.time() * 1000)
-        self._logs: dict[str, _NamespaceLog] = {}
-        self._sessions: dict[tuple[str, str], tuple[float, Session]] = {}
-        self._deliver: Deliver = lambda _ns, _pos, _rec: None
-
-    def _log(self, namespace: str) -> _NamespaceLog:
-        log = self._logs.get(namespace)
-        if log is None:
-            log = self._logs[namespace] = _NamespaceLog()
-        return log
-
-    def bind(self, deliver: Deliver) -> None:
-        self._deliver = deliver
-
-    async def start(self, namespaces: list[str]) -> None:
-        return None
-
-    async def publish(self, namespace: str, record: LogRecord) -> None:
-        log = self._log(namespace)
-        log.seq += 1
-        pos = (self._epoch, log.seq)
-        if self.keep:
-            now = time.monotonic()
-            log.entries.append((pos, now, record))
-            self._prune(log, now)
-        self._deliver(namespace, pos, record)
-
-    def _prune(self, log: _NamespaceLog, now: float) -> None:
-        cutoff = now - self.retention
-        entries = log.entries
-        while entries and entries[0][1] < cutoff:
-            log.pruned_upto = entries.popleft()[0]
-
-    def processed(self, namespace: str) -> Pos:
-        return (self._epoch, self._log(namespace).seq)
-
-    async def wait_processed(self, namespace: str, pos: Pos, within: float) -> bool:
-        return self.processed(namespace) >= pos
-
-    async def can_replay_after(self, namespace: str, pos: Pos) -> bool:
-        log = self._log(namespace)
-        self._prune(log, time.monotonic())
-        return log.pruned_upto <= pos
-
-    async def entries_after(self, namespace: str, pos: Pos) -> list[tuple[Pos, LogRecord]] | None:
-        if not await self.can_replay_after(namespace, pos):
-            return None
-        out: list[tuple[Pos, LogRecord]] = []
-        for p, _t, rec in reversed(self._logs[namespace].entries):
-            if p <= pos:
-                break
-            out.append((p, rec))
-        out.reverse()
-        return out
-
-    def _expire_sessions(self) -> None:
-        now = time.monotonic()
-        for key in [k for k, (exp, _s) in self._sessions.items() if exp < now]:
-            del self._sessions[key]
-
-    async def save_session(self, session: Session, ttl: float) -> None:
-        self._expire_sessions()
-        self._sessions[(session.namespace, session.pid)] = (time.monotonic() + ttl, session)
-
-    async def peek_session(self, namespace: str, pid: str) -> Session | None:
-        self._expire_sessions()
-        found = self._sessions.get((namespace, pid))
-        return found[1] if found else None
-
-    async def take_session(self, namespace: str, pid: str) -> Session | None:
-        self._expire_sessions()
-        found = self._sessions.pop((namespace, pid), None)
-        return found[1] if found else None
-
-    async def close(self) -> None:
-        self._sessions.clear()

@@ -24,7 +24,8 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from switchboard.realtime.recovery_store import (
+from switchboard.realtime.backends.redis_client import redis_client
+from switchboard.realtime.event_log import (
     ZERO,
     Deliver,
     LogRecord,
@@ -33,7 +34,6 @@ from switchboard.realtime.recovery_store import (
     format_pos,
     parse_pos,
 )
-from switchboard.realtime.redis_conn import redis_client
 
 log = logging.getLogger("switchboard.realtime.cluster")
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
+from switchboard.realtime.backends.memory import MemoryLog
+from switchboard.realtime.event_log import LogRecord, Pos, Session
 from switchboard.realtime.recovery import resume_from
-from switchboard.realtime.recovery_store import LogRecord, MemoryLog, Pos, Session
 
 
 async def test_entries_older_than_the_window_are_pruned_and_reported_as_a_gap() -> None:
@@ -37,3 +38,25 @@ def test_resume_point_for_each_client_offset() -> None:
     assert resume_from(quiet, None) == (1, 50)
     assert resume_from(quiet, (1, 4)) == (1, 50)
     assert resume_from(quiet, (1, 99)) is None
+
+
+async def test_sessions_expire_after_their_ttl_and_a_resave_extends_one() -> None:
+    log = MemoryLog(10)
+
+    def session(pid: str) -> Session:
+        return Session(
+            pid, "sid-" + pid, "/n", 1, ["r"], start=(1, 1), last_sent=None, served=(1, 1)
+        )
+
+    await log.save_session(session("short"), 0.05)
+    await log.save_session(session("kept"), 0.05)
+    await log.save_session(session("kept"), 5)  # saved again: the later expiry holds
+    await log.save_session(session("long"), 5)
+    await asyncio.sleep(0.1)
+    assert await log.peek_session("/n", "short") is None
+    assert await log.peek_session("/n", "kept") is not None
+    taken = await log.take_session("/n", "long")
+    assert taken is not None
+    assert taken.sid == "sid-long"
+    assert await log.take_session("/n", "long") is None  # at most one reconnect gets it
+    assert set(log._sessions) == {("/n", "kept")}
