@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install system-deps web web-deps test-js-deps lint typecheck pytest web-test bench bench-python cluster clean
+.PHONY: run test install system-deps web web-deps test-js-deps lint typecheck pytest web-test dist version bench bench-python cluster clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -55,6 +55,21 @@ pytest: install system-deps web test-js-deps
 
 test: install system-deps lint typecheck web-test pytest
 
+# The two packages, one version (src/switchboard/__about__.py): the wheel, with the
+# web page built first and checked to be inside, and the npm tarball of web/
+# (its prepack builds the library). Both land in dist/; docs/packaging.md.
+dist: install web
+	rm -rf dist
+	$(PY) -m build --outdir dist
+	$(PY) -m zipfile -l dist/switchboard-*.whl | grep -q 'switchboard/static/index.html'
+	cd web && npm pack --pack-destination ../dist
+
+# One version for both packages: `make version VERSION=0.2.0`.
+version:
+	@test -n "$(VERSION)" || { echo "usage: make version VERSION=x.y.z"; exit 2; }
+	sed -i 's/^__version__ = .*/__version__ = "$(VERSION)"/' src/switchboard/__about__.py
+	cd web && npm version --no-git-tag-version --allow-same-version $(VERSION)
+
 # Redis, PostgreSQL, $(NODES) nodes and nginx on this machine (docs/operations.md); Ctrl-C stops all.
 NODES ?= 3
 cluster: install system-deps web
@@ -69,4 +84,4 @@ bench-python: install
 	$(PY) -m bench.run
 
 clean:
-	rm -rf $(VENV) web/node_modules src/switchboard/static .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) web/node_modules web/dist dist build src/switchboard/static .pytest_cache .mypy_cache .ruff_cache

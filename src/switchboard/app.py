@@ -22,6 +22,7 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import Receive, Scope, Send
 
+from switchboard.__about__ import __version__
 from switchboard.api import health, presence
 from switchboard.api.body_limit import BodyLimitMiddleware
 from switchboard.api.errors import install_error_handlers
@@ -162,7 +163,7 @@ def create_app(
         await ops.start()
         await rt.start()
         scheduler.start(rt.spawn)
-        log.info("switchboard started", extra={"database": db.dialect})
+        log.debug("switchboard started", extra={"database": db.dialect})
         try:
             yield
         finally:
@@ -176,7 +177,7 @@ def create_app(
             await _bounded(backend.close(), f"{backend.name} backend")
             await _bounded(db.dispose(), "database pool")
 
-    http = FastAPI(title="Switchboard", version="0.1.0", lifespan=lifespan)
+    http = FastAPI(title="Switchboard", version=__version__, lifespan=lifespan)
     http.state.ctx = ctx
     http.state.limits = limits
     install_error_handlers(http)
@@ -196,9 +197,9 @@ def create_app(
         http.include_router(auth_routes.session_router)
     http.include_router(chat_routes.router)
     http.include_router(notification_routes.router)
-    if settings.api_key:  # no key configured: the internal API does not exist (404)
-        http.include_router(notification_internal.router)
-        http.include_router(auth_internal.router)
+    # Always routed: without a key its dependency answers 404 saying why.
+    http.include_router(notification_internal.router)
+    http.include_router(auth_internal.router)
 
     install_web_page(http, STATIC_DIR)
 

@@ -9,20 +9,25 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from switchboard.__about__ import __version__
 from switchboard.config import Settings, load_settings
 from switchboard.errors import ConfigError
 
 Command = Callable[[argparse.Namespace], int]
+
+log = logging.getLogger("switchboard")
 
 
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from switchboard.app import create_app
+    from switchboard.banner import startup_lines
     from switchboard.logs import configure_logging
     from switchboard.transport import fast_websocket_protocol
 
@@ -33,12 +38,24 @@ def _serve(args: argparse.Namespace) -> int:
     class _DrainingServer(uvicorn.Server):
         """On SIGTERM: stop accepting, tell clients to reconnect elsewhere, then stop."""
 
+        async def startup(self, sockets: Any = None) -> None:
+            await super().startup(sockets)
+            if self.started:  # not when the port was taken (uvicorn logged why)
+                for line in startup_lines(settings, args.host, args.port):
+                    log.info(line)
+
         async def shutdown(self, sockets: Any = None) -> None:
+            log.info("stopping: clients are told to reconnect")
             for server in self.servers:
                 server.close()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(app.drain(), timeout=settings.shutdown_grace_seconds)
             await super().shutdown(sockets)
+            # Uvicorn's own lines say this only at DEBUG (logs.configure_logging).
+            if self.force_exit:
+                log.warning("stopped at once (a second signal): clean-up skipped")
+            else:
+                log.info("Switchboard stopped")
 
     config = uvicorn.Config(
         app,
@@ -83,6 +100,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     parser = argparse.ArgumentParser(
         prog="switchboard", description="Real-time layer: HTTP API + Socket.IO on one port."
     )
+    parser.add_argument("--version", action="version", version=f"switchboard {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     handlers: dict[str, Command] = {}
 

@@ -6,7 +6,8 @@
     ├── AuthError (code)            a token was refused (HTTP 401, socket connect_error)
     │   ├── MissingTokenError       code "missing_token"
     │   ├── InvalidTokenError       code "invalid_token"
-    │   └── TokenExpiredError       code "token_expired"
+    │   ├── TokenExpiredError       code "token_expired"
+    │   └── InvalidApiKeyError      code "invalid_api_key" (the internal API's key)
     └── AppError (code, status)     a request was refused; maps to the SPEC's error ack
         ├── InvalidPayloadError     "invalid_payload" (HTTP 422)
         ├── BadCredentialsError     "bad_credentials" (HTTP 401, login only)
@@ -66,6 +67,13 @@ class InvalidTokenError(AuthError):
 
 class TokenExpiredError(AuthError):
     code = "token_expired"
+
+
+class InvalidApiKeyError(AuthError):
+    code = "invalid_api_key"
+
+    def __init__(self, message: str = "invalid api key") -> None:
+        super().__init__(message)
 
 
 class AppError(SwitchboardError):

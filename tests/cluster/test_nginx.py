@@ -113,7 +113,7 @@ async def test_sigterm_drains_node_and_clients_reconnect_through_nginx(
     counts = [await chat_sockets_on(n) for n in backends]
     serving, other = (backends[0], backends[1]) if counts[0] else (backends[1], backends[0])
     serving.stop()  # SIGTERM: drain, then exit
-    assert "Application shutdown complete" in serving.log()
+    assert "Switchboard stopped" in serving.log()
 
     async def moved() -> bool:
         return await chat_sockets_on(other) == 1
@@ -170,7 +170,7 @@ async def test_rolling_restart_behind_nginx_loses_no_acked_message(
             target = len(acked) + 3
             await eventually(lambda t=target: _acked_more(acked, t), timeout=30)
             node.stop()
-            assert "Application shutdown complete" in node.log()
+            assert "Switchboard stopped" in node.log()
             await asyncio.to_thread(node.start, START_TIMEOUT)
             print(f"restarted :{node.port} with {len(acked)} messages acked", flush=True)
         target = len(acked) + 3

@@ -21,7 +21,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel
 
 from switchboard import errors
-from switchboard.api.deps import get_claims
+from switchboard.api.deps import INTERNAL_API_DISABLED, get_claims
 from switchboard.app import SwitchboardApp, create_app
 from switchboard.auth.schemas import UserOut
 from switchboard.chat.namespace import ChatNamespace
@@ -84,7 +84,6 @@ def _registered(app: SwitchboardApp) -> Iterator[tuple[Route, Any]]:
 
 @pytest.fixture
 def app(tmp_path: Path) -> SwitchboardApp:
-    # With an API key: otherwise the internal API is not registered at all.
     return _app(tmp_path, api_key="contract-test-key")
 
 
@@ -133,11 +132,13 @@ def test_the_auth_column_says_which_routes_need_the_callers_token(app: Switchboa
     assert checked >= 15, "the routes table was not found"
 
 
-def test_the_internal_api_exists_only_with_an_api_key(tmp_path: Path) -> None:
+def test_the_internal_api_without_a_key_is_documented_with_its_reason(tmp_path: Path) -> None:
     internal = _route("POST", "/api/internal/notifications")
     # api_key=None explicitly: the environment of the test run may hold a key.
-    assert internal not in {route for route, _ in _registered(_app(tmp_path, api_key=None))}
-    assert "404 when no key is configured" in documented_routes()[internal][4]
+    assert internal in {route for route, _ in _registered(_app(tmp_path, api_key=None))}
+    refusals = documented_routes()[internal][4]
+    assert "404 when no key is configured" in refusals
+    assert INTERNAL_API_DISABLED in refusals
 
 
 # -- settings ------------------------------------------------------------------------

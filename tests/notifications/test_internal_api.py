@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
+from switchboard.api.deps import INTERNAL_API_DISABLED
 from tests.conftest import ServerFactory
 from tests.notifications.helpers import (
     NS,
@@ -52,6 +53,8 @@ async def test_disabled_without_a_configured_key(server_factory: ServerFactory) 
     for key in ("test-api-key", "other", None):
         r = await notify(srv.url, [alice.id], key=key)
         assert r.status_code == 404, r.text
+        # The body says why, so an operator does not hunt for a missing route.
+        assert r.json() == {"detail": INTERNAL_API_DISABLED, "code": "not_found"}
     assert (await listing(srv.url, alice))["notifications"] == []
 
 

@@ -112,7 +112,7 @@ async def test_sigterm_tells_clients_to_reconnect_and_exits_promptly(server_fact
         print(f"SIGTERM to exit: {elapsed:.2f}s")
         # uvicorn re-raises the SIGTERM it handled once shutdown is complete.
         assert code in (0, -signal.SIGTERM)
-        assert "Application shutdown complete" in srv.log()
+        assert "Switchboard stopped" in srv.log()
         for _ in range(50):
             if len(disconnects) == 2:
                 break

@@ -1,7 +1,8 @@
-"""FastAPI dependencies: the app context and the authenticated caller."""
+"""FastAPI dependencies: the app context, the authenticated caller, the internal API key."""
 
 from __future__ import annotations
 
+import hmac
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -9,6 +10,7 @@ from fastapi import Depends, Request
 from switchboard.auth.credentials import Credentials, extract
 from switchboard.auth.tokens import TokenClaims
 from switchboard.context import AppContext
+from switchboard.errors import InvalidApiKeyError, NotFoundError
 
 
 def get_ctx(request: Request) -> AppContext:
@@ -55,3 +57,26 @@ def get_user_id(claims: Claims) -> int:
 
 
 CurrentUserId = Annotated[int, Depends(get_user_id)]
+
+
+INTERNAL_API_DISABLED = (
+    "the internal API is disabled: SWITCHBOARD_API_KEY is not set on this server"
+)
+
+
+def require_api_key(request: Request, ctx: Ctx) -> None:
+    """The internal API's guard: `Authorization: Bearer <SWITCHBOARD_API_KEY>`.
+
+    Without a configured key every call is refused with 404 whose body says the
+    internal API is disabled, so a deployment that never set one exposes
+    nothing and its operator learns why. The key is compared in constant time.
+    """
+    key = ctx.settings.api_key
+    if not key:
+        raise NotFoundError(INTERNAL_API_DISABLED)
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), key.encode()):
+        raise InvalidApiKeyError()
+
+
+ApiKey = Annotated[None, Depends(require_api_key)]

@@ -16,12 +16,11 @@ from typing import Annotated
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from switchboard.api.deps import Ctx
+from switchboard.api.deps import ApiKey, Ctx
 from switchboard.auth.host_tokens import MAX_EXTERNAL_ID_CHARS, external_id_of
 from switchboard.auth.schemas import UsersOut
 from switchboard.auth.users import user_out
 from switchboard.errors import AuthError, NotFoundError
-from switchboard.notifications.internal import ApiKey
 
 MAX_BATCH = 1000
 

@@ -18,12 +18,13 @@ import getpass
 import json
 import os
 import signal
+import stat
 import sys
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
-    from switchboard.client.models import Message, TypingEvent
+    from switchboard.client.models import Conversation, Message, TypingEvent
     from switchboard.client.sdk import SwitchboardClient
 
 Command = Callable[[argparse.Namespace], int]
@@ -173,6 +174,8 @@ async def _member_names(client: SwitchboardClient, member_ids: list[int]) -> dic
 
 
 async def _chat(args: argparse.Namespace) -> int:
+    from switchboard.client.errors import SwitchboardHTTPError
+
     cid: int = args.conversation
     client = _client(args)
     client.on_connection_state(_print_state)
@@ -195,7 +198,14 @@ async def _chat(args: argparse.Namespace) -> int:
     client.on("typing", on_typing)
     async with _stop_on_signals() as stop, client:
         assert client.user is not None
-        history = await client.history(cid, limit=args.history)
+        try:
+            history = await client.history(cid, limit=args.history)
+        except SwitchboardHTTPError as exc:
+            if exc.status not in (403, 404):
+                raise
+            # Instead of a bare 403/404: which conversations would work.
+            _status(_not_a_member(client.user.email, cid, await client.list_conversations()))
+            return 1
         conversation = next((c for c in await client.list_conversations() if c.id == cid), None)
         members = conversation.member_ids if conversation else []
         printer = _ChatPrinter(client.user.id, await _member_names(client, members), sys.stdout)
@@ -217,6 +227,17 @@ async def _chat(args: argparse.Namespace) -> int:
     return 0
 
 
+def _not_a_member(email: str, cid: int, conversations: list[Conversation]) -> str:
+    """The refusal, naming the conversations the user is in."""
+    if not conversations:
+        return (
+            f"switchboard: {email} is in no conversation yet, so not in #{cid}; "
+            "create one first (POST /api/conversations, or in the web page)"
+        )
+    ids = ", ".join(f"#{c.id}" + (f" ({c.title})" if c.title else "") for c in conversations)
+    return f"switchboard: {email} is not a member of conversation #{cid}; theirs: {ids}"
+
+
 async def _send_lines(client: SwitchboardClient, cid: int) -> None:
     """Send each stdin line as a message until EOF (each one acked before the next)."""
     from switchboard.client.errors import NotConnectedError, SwitchboardAckError
@@ -235,19 +256,26 @@ async def _send_lines(client: SwitchboardClient, cid: int) -> None:
             _status("* not sent: not connected (reconnecting); type it again")
 
 
+def _pollable(fd: int) -> bool:
+    """Whether the event loop can wait on `fd`: pipes, sockets and terminals.
+
+    Regular files and /dev/null (which epoll refuses with EPERM) cannot block,
+    so they are read as they are.
+    """
+    mode = os.fstat(fd).st_mode
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or os.isatty(fd)
+
+
 async def _stdin_lines() -> AsyncIterator[str]:
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     pipe = os.fdopen(os.dup(sys.stdin.fileno()), "rb")
-    try:
-        transport, _ = await loop.connect_read_pipe(
-            lambda: asyncio.StreamReaderProtocol(reader), pipe
-        )
-    except ValueError:  # a regular file: it cannot block, read it as it is
+    if not _pollable(pipe.fileno()):
         with pipe:
             for raw in pipe:
                 yield raw.decode("utf-8", errors="replace")
         return
+    transport, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), pipe)
     try:
         while raw := await reader.readline():
             yield raw.decode("utf-8", errors="replace")

@@ -17,11 +17,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from switchboard.config import load_settings
+from switchboard.config import Settings, load_settings
 from switchboard.notifications.schemas import NotifyIn, NotifyOut, NotifyResult
 from switchboard.notifications.service import NotificationService
 from switchboard.realtime.facade import Realtime
 from switchboard.storage.database import Database
+from switchboard.storage.locate import require_existing_database
 from switchboard.storage.migrate import upgrade_database
 
 Command = Any  # switchboard.cli.Command; not imported to keep cli.py free of cycles
@@ -74,8 +75,8 @@ def _request(args: argparse.Namespace) -> NotifyIn:
     return NotifyIn.model_validate_json(json.dumps(fields))
 
 
-async def _store(request: NotifyIn) -> list[NotifyResult]:
-    db = Database(load_settings())
+async def _store(settings: Settings, request: NotifyIn) -> list[NotifyResult]:
+    db = Database(settings)
     try:
         await upgrade_database(db)
         return await NotificationService(db, Realtime()).notify(request)
@@ -94,7 +95,11 @@ def _notify(args: argparse.Namespace) -> int:
             where = ".".join(str(p) for p in err["loc"]) or "input"
             print(f"switchboard notify: {where}: {err['msg']}", file=sys.stderr)
         return 2
-    results = asyncio.run(_store(request))
+    # The same settings as `serve` (environment, then ./.env); refused before
+    # anything is opened when they name a SQLite file that is not there.
+    settings = load_settings()
+    require_existing_database(settings)
+    results = asyncio.run(_store(settings, request))
     out = NotifyOut(ids=[r.id for r in results if r.id], results=results)
     print(out.model_dump_json())
     missing = [r.user_id for r in results if r.id is None]

@@ -1,36 +1,17 @@
 """`POST /api/internal/notifications`: other services notify many users in one call.
 
-Guarded by `SWITCHBOARD_API_KEY` (a bearer key compared in constant time).
-Without a configured key the route does not exist (404), so a deployment that
-never set one exposes nothing.
+Guarded by `SWITCHBOARD_API_KEY` (`api.deps.ApiKey`).
 """
 
 from __future__ import annotations
 
-import hmac
-from typing import Annotated
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Depends, HTTPException, Request
-
-from switchboard.api.deps import Ctx
+from switchboard.api.deps import ApiKey, Ctx
+from switchboard.errors import NotFoundError
 from switchboard.notifications.schemas import NotifyIn, NotifyOut
 
 router = APIRouter(prefix="/api/internal", tags=["internal"])
-
-
-def require_api_key(request: Request, ctx: Ctx) -> None:
-    """404 when the internal API is disabled, 401 for a missing or wrong key."""
-    key = ctx.settings.api_key
-    if not key:
-        raise HTTPException(status_code=404, detail="Not Found")
-    scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), key.encode()):
-        raise HTTPException(
-            status_code=401, detail="invalid api key", headers={"WWW-Authenticate": "Bearer"}
-        )
-
-
-ApiKey = Annotated[None, Depends(require_api_key)]
 
 
 @router.post("/notifications", status_code=202)
@@ -43,5 +24,5 @@ async def notify(body: NotifyIn, ctx: Ctx, _key: ApiKey) -> NotifyOut:
     results = await ctx.notifications.notify(body)
     ids = [r.id for r in results if r.id is not None]
     if not ids:
-        raise HTTPException(status_code=404, detail="none of user_ids is a known user")
+        raise NotFoundError("none of user_ids is a known user")
     return NotifyOut(ids=ids, results=results)
