@@ -1,7 +1,8 @@
 """The `switchboard` command: serve, migrate, and operator tools.
 
-Subcommands register in `COMMANDS`; each module that adds one (notify, chat,
-tail-notifications) exposes `add_parser(subparsers)` returning its handler.
+`build_parser` maps each subcommand to its handler; a module that adds one
+(notify, chat, tail-notifications) exposes `add_parser(subparsers)` returning
+its handler.
 """
 
 from __future__ import annotations
