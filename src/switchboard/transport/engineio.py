@@ -75,6 +75,11 @@ class OpenInfo(BaseModel):
         return (self.ping_interval_ms + self.ping_timeout_ms) / 1000
 
 
+def encode_open(info: OpenInfo) -> Outgoing:
+    """The OPEN packet the server sends (`decode_open` reads it on the client)."""
+    return Outgoing("0" + info.model_dump_json(by_alias=True))
+
+
 def decode_open(data: str | bytes) -> OpenInfo:
     """The data of an OPEN packet (what follows the `0`), validated: it comes from the network."""
     try:

@@ -123,16 +123,13 @@ class Server:
 
     def open_packet(self, conn: Connection, *, upgrades: bool) -> eio.Outgoing:
         opts = self.options
-        return eio.Outgoing(
-            "0"
-            + sio.dumps(
-                {
-                    "sid": conn.sid,
-                    "upgrades": ["websocket"] if upgrades and opts.upgrades else [],
-                    "pingInterval": round(opts.ping_interval * 1000),
-                    "pingTimeout": round(opts.ping_timeout * 1000),
-                    "maxPayload": opts.max_payload,
-                }
+        return eio.encode_open(
+            eio.OpenInfo(
+                sid=conn.sid,
+                upgrades=["websocket"] if upgrades and opts.upgrades else [],
+                pingInterval=round(opts.ping_interval * 1000),
+                pingTimeout=round(opts.ping_timeout * 1000),
+                maxPayload=opts.max_payload,
             )
         )
 
