@@ -6,19 +6,17 @@ clients are real HTTP and Socket.IO clients.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
 import httpx
-import uvicorn
 
 from switchboard import create_app, load_settings
 from switchboard.auth.directory import DirectoryUser
 from tests.support.clients import Recorder
+from tests.support.inprocess import serving
 from tests.support.recovering import RecoveringClient
-from tests.support.server import free_port
 
 # The host app's users and its session store (what Django keeps in its tables).
 HOST_USERS = {"u-ada": "Ada", "u-bob": "Bob", "u-eve": "Eve"}
@@ -76,18 +74,8 @@ async def _host_app(tmp_path: Path) -> AsyncIterator[tuple[str, HostDirectory]]:
     )
     directory = HostDirectory()
     app = create_app(settings, users=directory, authenticate=session_hook)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}", directory
-    finally:
-        server.should_exit = True
-        await task
+    async with serving(app) as url:
+        yield url, directory
 
 
 def _session(name: str) -> dict[str, str]:

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from switchboard import RealtimeNotStartedError, create_app, load_settings
 from switchboard.api.deps import Ctx, CurrentUserId
 from tests.support.clients import connect, register
-from tests.support.server import ServerProcess, free_port
+from tests.support.inprocess import serving
+from tests.support.server import ServerProcess
 
 
 async def _online(server: ServerProcess, token: str, *ids: int) -> dict[str, bool]:
@@ -113,18 +113,8 @@ async def _in_process_server(tmp_path: Path) -> AsyncIterator[tuple[str, object]
     with pytest.raises(RealtimeNotStartedError, match="not running"):
         await app.ctx.realtime.to_user(1, "poke", {})
 
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}", app
-    finally:
-        server.should_exit = True
-        await task
+    async with serving(app) as url:
+        yield url, app
 
 
 async def test_emit_facade_from_an_http_route_reaches_the_users_sockets(tmp_path: Path) -> None:

@@ -19,6 +19,8 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import Connection, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
@@ -230,19 +232,23 @@ def _earlier_copies(conn: Connection, batch: list[Send]) -> dict[tuple[int, int,
         )
     )
     return {
-        (row.conversation_id, row.sender_id, row.client_msg_id or ""): MessageOut(
-            id=format_id(row.id),
-            conversation_id=row.conversation_id,
-            sender_id=row.sender_id,
-            body=row.body,
-            created_at=row.created_at,
-            client_msg_id=row.client_msg_id,
-        )
+        (row.conversation_id, row.sender_id, row.client_msg_id or ""): message_out(row)
         for row in rows
     }
 
 
-def message_out(message: Message) -> MessageOut:
+class StoredMessage(Protocol):
+    """A stored message's columns: an ORM `Message` or a Core row of them."""
+
+    id: int
+    conversation_id: int
+    sender_id: int
+    body: str
+    created_at: datetime
+    client_msg_id: str | None
+
+
+def message_out(message: StoredMessage) -> MessageOut:
     return MessageOut(
         id=format_id(message.id),
         conversation_id=message.conversation_id,
