@@ -2,28 +2,23 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
+from pathlib import Path
 
 import switchboard.transport
+from tests.support.imports import loaded_packages
 
 
-def test_building_and_serving_the_app_imports_neither_python_socketio_nor_engineio() -> None:
+def test_building_and_serving_the_app_imports_neither_python_socketio_nor_engineio(
+    tmp_path: Path,
+) -> None:
     code = (
-        "import sys, switchboard.cli, switchboard.app;"
-        "app = switchboard.app.create_app(switchboard.load_settings());"
-        "from switchboard.transport import fast_websocket_protocol;"
-        "fast_websocket_protocol(app.realtime_endpoint);"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('socketio', 'engineio')))"
+        "import switchboard.cli, switchboard.app\n"
+        "app = switchboard.app.create_app(switchboard.load_settings())\n"
+        "from switchboard.transport import fast_websocket_protocol\n"
+        "fast_websocket_protocol(app.realtime_endpoint)"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={"SWITCHBOARD_ENV": "test", "SWITCHBOARD_JWT_SECRET": "s" * 40, "PATH": ""},
-    )
-    assert out.stdout.strip() == "[]"
+    env = {"SWITCHBOARD_ENV": "test", "SWITCHBOARD_JWT_SECRET": "s" * 40}
+    assert loaded_packages(code, {"socketio", "engineio"}, env=env, cwd=tmp_path) == []
 
 
 def test_transport_public_api_is_pinned() -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +11,7 @@ from switchboard.errors import ConfigError
 from switchboard.metrics import Metrics
 from switchboard.realtime.backends import open_backend
 from switchboard.realtime.backends.memory import LocalPresence, MemoryBackend, MemoryLog
+from tests.support.imports import loaded_packages
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 
@@ -56,19 +55,9 @@ def test_a_url_no_backend_serves_is_refused_at_start(
 
 def test_the_embedded_default_never_imports_redis(tmp_path: Path) -> None:
     code = (
-        "import sys\n"
         "from switchboard.app import create_app\n"
         "from switchboard.config import Settings\n"
         f"create_app(Settings(database_url='sqlite+aiosqlite:///{tmp_path / 'x.db'}',"
         f" data_dir='{tmp_path}', redis_url=None))\n"
-        "print(sorted(m for m in sys.modules if m == 'redis' or m.startswith('redis.')))\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={"PYTHONPATH": str(SRC), "PATH": "/usr/bin:/bin"},
-        cwd=tmp_path,
-    )
-    assert out.stdout.strip() == "[]"
+    assert loaded_packages(code, {"redis"}, cwd=tmp_path) == []
