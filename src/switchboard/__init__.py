@@ -23,12 +23,14 @@ from switchboard.errors import (
 if TYPE_CHECKING:
     from switchboard.app import SwitchboardApp, create_app
     from switchboard.config import Settings, load_settings
+    from switchboard.embed import EmbeddedApp, mount
     from switchboard.realtime.facade import Realtime
 
 __all__ = [
     "AppError",
     "AuthError",
     "ConfigError",
+    "EmbeddedApp",
     "Realtime",
     "RealtimeNotStartedError",
     "Settings",
@@ -36,6 +38,7 @@ __all__ = [
     "SwitchboardError",
     "create_app",
     "load_settings",
+    "mount",
 ]
 
 _LAZY = {
@@ -43,6 +46,8 @@ _LAZY = {
     "create_app": "switchboard.app",
     "Settings": "switchboard.config",
     "load_settings": "switchboard.config",
+    "EmbeddedApp": "switchboard.embed",
+    "mount": "switchboard.embed",
     "Realtime": "switchboard.realtime.facade",
 }
 

@@ -8,6 +8,7 @@ SERVER_API = {
     "AppError",
     "AuthError",
     "ConfigError",
+    "EmbeddedApp",
     "Realtime",
     "RealtimeNotStartedError",
     "Settings",
@@ -15,6 +16,7 @@ SERVER_API = {
     "SwitchboardError",
     "create_app",
     "load_settings",
+    "mount",
 }
 
 
