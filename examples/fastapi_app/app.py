@@ -1,0 +1,129 @@
+"""A FastAPI app with its own users, middleware, errors and lifespan, with Switchboard mounted.
+
+Run it (from this folder): see README.md. The host signs its users in and
+issues its own JWT (HS256 with SWITCHBOARD_JWT_SECRET), which Switchboard's
+sockets and API accept; its routes emit through the in-process handle.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import jwt
+from fastapi import FastAPI, HTTPException, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+import switchboard
+from switchboard.errors import ConflictError
+from switchboard.notifications.schemas import NotifyIn
+
+# The host's own users (a real app has a table). Switchboard keeps a row for
+# each user it serves; `switchboard_user_id` creates it at the first login.
+USERS = {"alice": "Alice", "bob": "Bob"}
+TOKEN_SECONDS = 3600
+
+
+class OutOfStockError(Exception):
+    """One of the host's own errors, answered by its own handler."""
+
+
+class Login(BaseModel):
+    username: str
+
+
+class Order(BaseModel):
+    item: str
+
+
+@asynccontextmanager
+async def lifespan(_host: FastAPI) -> AsyncIterator[dict[str, Any]]:
+    # Switchboard has started before this runs: host startup code may emit.
+    yield {"started_at": time.time(), "switchboard_ready": app.realtime.started}
+
+
+host = FastAPI(title="Shop", lifespan=lifespan)
+
+
+@host.middleware("http")
+async def tag_responses(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    response = await call_next(request)
+    response.headers["x-served-by"] = "shop"
+    return response
+
+
+@host.exception_handler(OutOfStockError)
+async def out_of_stock(_request: Request, exc: OutOfStockError) -> JSONResponse:
+    return JSONResponse({"error": "out_of_stock", "item": str(exc)}, status_code=409)
+
+
+def mint_token(user_id: int, email: str) -> str:
+    """The host's JWT, in the claims Switchboard reads (docs/embedding.md)."""
+    now = int(time.time())
+    claims = {"sub": str(user_id), "email": email, "iat": now, "exp": now + TOKEN_SECONDS}
+    return jwt.encode(claims, os.environ["SWITCHBOARD_JWT_SECRET"], algorithm="HS256")
+
+
+def current_user(request: Request) -> int:
+    token = request.cookies.get("auth_token", "")
+    try:
+        claims = jwt.decode(token, os.environ["SWITCHBOARD_JWT_SECRET"], algorithms=["HS256"])
+    except jwt.PyJWTError:
+        raise HTTPException(status_code=401, detail="log in first") from None
+    return int(claims["sub"])
+
+
+async def switchboard_user_id(username: str) -> int:
+    email = f"{username}@shop.example"
+    users = app.ctx.users
+    for found in await users.search(email, limit=5):
+        if found.email == email:
+            return found.id
+    try:
+        # The host owns the password; Switchboard's copy is never used.
+        return (await users.register(email, secrets.token_urlsafe(24), USERS[username])).id
+    except ConflictError:  # a concurrent first login created it
+        return await switchboard_user_id(username)
+
+
+@host.get("/")
+async def home(request: Request) -> dict[str, Any]:
+    return {
+        "app": "shop",
+        "started_at": request.state.started_at,
+        "switchboard_ready": request.state.switchboard_ready,
+    }
+
+
+@host.post("/login")
+async def login(body: Login, response: Response) -> dict[str, Any]:
+    if body.username not in USERS:
+        raise HTTPException(status_code=401, detail="unknown user")
+    user_id = await switchboard_user_id(body.username)
+    token = mint_token(user_id, f"{body.username}@shop.example")
+    response.set_cookie("auth_token", token, httponly=True, samesite="lax")
+    return {"user_id": user_id, "token": token}
+
+
+@host.post("/orders", status_code=201)
+async def place_order(body: Order, request: Request) -> dict[str, Any]:
+    user_id = current_user(request)
+    if body.item == "unobtainium":
+        raise OutOfStockError(body.item)
+    order = {"id": secrets.token_hex(4), "item": body.item}
+    # Live only (to every tab of the user), then stored with an unread count.
+    await app.realtime.to_user(user_id, "order:created", order)
+    await app.notifications.notify(
+        NotifyIn(user_ids=[user_id], type="order", title=f"Order {order['id']} placed")
+    )
+    return order
+
+
+app = switchboard.mount(host, prefix="/switchboard")
