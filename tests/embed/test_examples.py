@@ -1,0 +1,108 @@
+"""Each example app, run from its README command: the host stays itself, Switchboard works.
+
+What would break: the host's routes, middleware, errors or lifespan state
+being touched by the mount; Switchboard's API not under the prefix; the
+socket not accepting the host's own JWT; an emit from a host route not
+reaching the user's socket.
+"""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.embed.conftest import StartExample
+from tests.support.clients import Account, connect
+
+EXAMPLES = ["fastapi_app", "starlette_app", "django_app"]
+
+
+async def login(http: httpx.AsyncClient, username: str) -> Account:
+    r = await http.post("/login", json={"username": username})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert r.cookies["auth_token"] == body["token"]
+    return Account(
+        id=body["user_id"], email=f"{username}@shop.example", name=username, token=body["token"]
+    )
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+async def test_host_routes_middleware_and_errors_stay_the_hosts(
+    start_example: StartExample, example: str
+) -> None:
+    server = start_example(example)
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        home = await http.get("/")
+        assert home.status_code == 200
+        assert home.json()["app"] == "shop"
+        # Switchboard started before the host's startup ran (and the host's
+        # lifespan state reached its request, where the framework has one).
+        assert home.json()["switchboard_ready"] is True
+        assert home.headers["x-served-by"] == "shop"
+
+        missing = await http.get("/no-such-page")
+        assert missing.status_code == 404
+        assert missing.headers["x-served-by"] == "shop"  # the host's 404, not Switchboard's
+        assert "x-request-id" not in missing.headers
+
+        alice = await login(http, "alice")
+        http.cookies.set("auth_token", alice.token)
+        refused = await http.post("/orders", json={"item": "unobtainium"})
+        assert refused.status_code == 409
+        assert refused.json() == {"error": "out_of_stock", "item": "unobtainium"}
+        assert refused.headers["x-served-by"] == "shop"
+
+        if example == "django_app":
+            broken = await http.get("/boom")
+            assert broken.status_code == 500
+            assert "Server Error (500)" in broken.text  # Django's page
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+async def test_switchboard_api_health_and_a_socket_with_the_hosts_token(
+    start_example: StartExample, example: str
+) -> None:
+    server = start_example(example)
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        health = await http.get("/healthz")
+        assert health.status_code == 200
+        assert health.json()["status"] == "ok"
+        assert "x-served-by" not in health.headers
+        assert (await http.get("/metrics")).status_code == 200
+
+        alice = await login(http, "alice")
+        bob = await login(http, "bob")
+        me = await http.get("/switchboard/api/auth/me", headers=alice.bearer)
+        assert me.status_code == 200, me.text
+        assert me.json()["user"]["id"] == alice.id
+        # Switchboard's routes live under the prefix only.
+        assert (await http.get("/api/auth/me", headers=alice.bearer)).status_code == 404
+
+        client, rec = await connect(
+            server.url,
+            alice,
+            events={"/notifications": ["order:created", "notification"]},
+        )
+        watcher, bob_rec = await connect(
+            server.url, bob, events={"/notifications": ["order:created"]}
+        )
+        try:
+            assert set(client.namespaces) == {"/chat", "/notifications"}
+            placed = await http.post(
+                "/orders", json={"item": "tea"}, cookies={"auth_token": alice.token}
+            )
+            assert placed.status_code == 201, placed.text
+            order = placed.json()
+            events = await rec.wait_for("/notifications", "order:created")
+            assert events == [order]
+            (pushed,) = await rec.wait_for("/notifications", "notification")
+            assert pushed["title"] == f"Order {order['id']} placed"
+            assert bob_rec.of("/notifications", "order:created") == []
+        finally:
+            await client.disconnect()
+            await watcher.disconnect()
+
+        stored = await http.get("/switchboard/api/notifications", headers=alice.bearer)
+        assert stored.status_code == 200
+        assert stored.json()["unread_count"] == 1
