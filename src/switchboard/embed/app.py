@@ -131,5 +131,6 @@ def mount(
     """
     if switchboard is not None and settings is not None:
         raise ConfigError("mount: pass settings or a built switchboard app, not both")
+    checked_prefix(prefix)  # before building anything
     app = switchboard or create_app(settings, web_page=False)
     return EmbeddedApp(host, app, prefix=prefix, root_operations=root_operations)

@@ -1,0 +1,51 @@
+"""`mount` options: the prefix, and leaving /healthz and /metrics to the host."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from switchboard import ConfigError, mount
+from tests.support.server import REPO, ServerProcess, free_port
+
+
+@pytest.mark.parametrize(
+    "prefix", ["", "/", "switchboard", "/switchboard/", "/a//b", "/socket.io", "/sb?x=1", "/ä"]
+)
+def test_a_prefix_that_is_not_a_plain_path_is_refused_before_anything_is_built(
+    prefix: str,
+) -> None:
+    with pytest.raises(ConfigError, match="mount prefix"):
+        mount(Starlette(), prefix=prefix)
+
+
+def test_settings_and_a_built_app_together_are_refused(tmp_path: Path) -> None:
+    from switchboard import Settings, create_app
+
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'x.db'}", env="test")
+    with pytest.raises(ConfigError, match="not both"):
+        mount(Starlette(), settings, switchboard=create_app(settings, web_page=False))
+
+
+def test_root_operations_off_leaves_the_hosts_healthz_alone(tmp_path: Path) -> None:
+    port = free_port()
+    server = ServerProcess(
+        tmp_path,
+        port=port,
+        command=[
+            *(sys.executable, "-m", "uvicorn", "tests.embed.hosts:own_health"),
+            *("--app-dir", str(REPO), "--host", "127.0.0.1", "--port", str(port)),
+        ],
+    )
+    with server:
+        assert httpx.get(server.url + "/healthz").text == "the host's own health check"
+        assert httpx.get(server.url + "/metrics").status_code == 404  # the host's
+        assert httpx.get(server.url + "/rt/healthz").json()["status"] == "ok"
+        assert httpx.get(server.url + "/rt/metrics").status_code == 200
+        me = httpx.get(server.url + "/rt/api/auth/me")
+        assert me.status_code == 401
+        assert me.json()["detail"] == "missing_token"  # Switchboard's answer
