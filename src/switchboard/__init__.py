@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from switchboard.app import SwitchboardApp, create_app
     from switchboard.config import Settings, load_settings
     from switchboard.embed import EmbeddedApp, mount
+    from switchboard.notifier import Notifier
+    from switchboard.publisher import Publisher
     from switchboard.realtime.facade import Realtime
 
 __all__ = [
@@ -31,6 +33,8 @@ __all__ = [
     "AuthError",
     "ConfigError",
     "EmbeddedApp",
+    "Notifier",
+    "Publisher",
     "Realtime",
     "RealtimeNotStartedError",
     "Settings",
@@ -48,6 +52,8 @@ _LAZY = {
     "load_settings": "switchboard.config",
     "EmbeddedApp": "switchboard.embed",
     "mount": "switchboard.embed",
+    "Notifier": "switchboard.notifier",
+    "Publisher": "switchboard.publisher",
     "Realtime": "switchboard.realtime.facade",
 }
 

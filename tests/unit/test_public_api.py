@@ -9,6 +9,8 @@ SERVER_API = {
     "AuthError",
     "ConfigError",
     "EmbeddedApp",
+    "Notifier",
+    "Publisher",
     "Realtime",
     "RealtimeNotStartedError",
     "Settings",
