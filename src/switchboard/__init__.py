@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from switchboard.config import Settings, load_settings
     from switchboard.embed import EmbeddedApp, mount
     from switchboard.notifier import Notifier
-    from switchboard.publisher import Publisher
+    from switchboard.publisher import Publisher, SyncPublisher
     from switchboard.realtime.facade import Realtime
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "Settings",
     "SwitchboardApp",
     "SwitchboardError",
+    "SyncPublisher",
     "create_app",
     "load_settings",
     "mount",
@@ -54,6 +55,7 @@ _LAZY = {
     "mount": "switchboard.embed",
     "Notifier": "switchboard.notifier",
     "Publisher": "switchboard.publisher",
+    "SyncPublisher": "switchboard.publisher",
     "Realtime": "switchboard.realtime.facade",
 }
 

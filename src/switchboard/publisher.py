@@ -7,6 +7,10 @@ to its sockets, in log order, with an offset, and a client that reconnects
 within the recovery window gets it replayed. It needs only the cluster's
 `SWITCHBOARD_REDIS_URL`: no database, no server, no HTTP.
 
+`Publisher` is for asyncio code, `SyncPublisher` for code that runs no event
+loop (a Celery task, a Django management command, a cron script); both write
+the same entries.
+
 Live events only: nothing is stored. A notification that must be stored
 (listed, counted, delivered to a user who is offline now) goes through the
 server, with `switchboard.notifier.Notifier` (the internal HTTP API).
@@ -18,11 +22,17 @@ from collections.abc import Sequence
 from types import TracebackType
 from typing import Any
 
+import redis
 import redis.asyncio as aioredis
-from redis.asyncio.retry import Retry
+import redis.asyncio.retry
+import redis.retry
 from redis.backoff import NoBackoff
 
-from switchboard.realtime.backends.redis_stream import StreamAppender, retention_for
+from switchboard.realtime.backends.redis_stream import (
+    BlockingStreamAppender,
+    StreamAppender,
+    retention_for,
+)
 from switchboard.realtime.event_log import LogRecord, format_pos
 from switchboard.types import CHAT, NAMESPACES, NOTIFICATIONS, Room, UserId, user_room
 
@@ -30,6 +40,16 @@ from switchboard.types import CHAT, NAMESPACES, NOTIFICATIONS, Room, UserId, use
 DEFAULT_RECOVERY_SECONDS = 120.0
 _CONNECT_TIMEOUT = 2.0
 _COMMAND_TIMEOUT = 5.0
+_CLIENT_NAME = "switchboard-publisher"
+
+
+def checked(namespace: str, record: LogRecord) -> LogRecord:
+    if namespace not in NAMESPACES:
+        # The nodes read only their own namespaces' streams: it would be lost.
+        raise ValueError(f"no such namespace {namespace!r} (one of {', '.join(NAMESPACES)})")
+    if not record.event:
+        raise ValueError("an event name is required")
+    return record
 
 
 class Publisher:
@@ -58,8 +78,8 @@ class Publisher:
             decode_responses=True,
             socket_connect_timeout=_CONNECT_TIMEOUT,
             socket_timeout=_COMMAND_TIMEOUT,
-            retry=Retry(NoBackoff(), 0),
-            client_name="switchboard-publisher",
+            retry=redis.asyncio.retry.Retry(NoBackoff(), 0),
+            client_name=_CLIENT_NAME,
         )
         return cls(client, recovery_seconds=recovery_seconds)
 
@@ -80,12 +100,7 @@ class Publisher:
         return await self._emit(namespace, LogRecord.broadcast(event, data, None))
 
     async def _emit(self, namespace: str, record: LogRecord) -> str:
-        if namespace not in NAMESPACES:
-            # The nodes read only their own namespaces' streams: it would be lost.
-            raise ValueError(f"no such namespace {namespace!r} (one of {', '.join(NAMESPACES)})")
-        if not record.event:
-            raise ValueError("an event name is required")
-        return format_pos(await self._stream.append(namespace, record))
+        return format_pos(await self._stream.append(namespace, checked(namespace, record)))
 
     async def aclose(self) -> None:
         await self._redis.aclose()
@@ -100,3 +115,61 @@ class Publisher:
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+class SyncPublisher:
+    """`Publisher` for code without an event loop: the same calls, blocking.
+
+    with SyncPublisher.from_url(os.environ["SWITCHBOARD_REDIS_URL"]) as sb:
+        sb.to_user(42, "report:ready", {"url": "/reports/7"})
+    """
+
+    def __init__(
+        self, client: redis.Redis, *, recovery_seconds: float = DEFAULT_RECOVERY_SECONDS
+    ) -> None:
+        self._redis = client
+        self._stream = BlockingStreamAppender(client, retention_for(recovery_seconds))
+
+    @classmethod
+    def from_url(
+        cls, url: str, *, recovery_seconds: float = DEFAULT_RECOVERY_SECONDS
+    ) -> SyncPublisher:
+        client = redis.Redis.from_url(
+            url,
+            decode_responses=True,
+            socket_connect_timeout=_CONNECT_TIMEOUT,
+            socket_timeout=_COMMAND_TIMEOUT,
+            retry=redis.retry.Retry(NoBackoff(), 0),  # as in Publisher: no double appends
+            client_name=_CLIENT_NAME,
+        )
+        return cls(client, recovery_seconds=recovery_seconds)
+
+    def to_user(
+        self, user_id: UserId, event: str, data: Any = None, *, namespace: str = NOTIFICATIONS
+    ) -> str:
+        return self._emit(namespace, LogRecord.broadcast(event, data, user_room(user_id)))
+
+    def to_room(
+        self, room: Room | Sequence[Room], event: str, data: Any = None, *, namespace: str = CHAT
+    ) -> str:
+        return self._emit(namespace, LogRecord.broadcast(event, data, room))
+
+    def to_namespace(self, event: str, data: Any = None, *, namespace: str) -> str:
+        return self._emit(namespace, LogRecord.broadcast(event, data, None))
+
+    def _emit(self, namespace: str, record: LogRecord) -> str:
+        return format_pos(self._stream.append(namespace, checked(namespace, record)))
+
+    def close(self) -> None:
+        self._redis.close()
+
+    def __enter__(self) -> SyncPublisher:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -8,6 +8,7 @@ of recovery, or if the internal API helper did not store and push.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from switchboard import Notifier, Publisher
+from switchboard import Notifier, Publisher, SyncPublisher
+from switchboard.realtime.backends.redis_stream import stream_pos
 from tests.recovery.helpers import drop
 from tests.support.clients import Recorder, connect, register
 from tests.support.recovering import RecoveringClient
@@ -67,12 +69,20 @@ async def test_a_publisher_reaches_users_rooms_and_namespaces_on_every_node(
             await publisher.to_room(room, "room:note", {"text": "from cron"})
             await publisher.to_namespace("deploy", ("v2", 3), namespace="/chat")
 
+        def from_a_script() -> str:  # blocking code, no event loop: SyncPublisher
+            with SyncPublisher.from_url(redis_server.url) as sync_publisher:
+                return sync_publisher.to_user(bob.id, "job:done", {"job": 8})
+
+        later = await asyncio.to_thread(from_a_script)
+        assert stream_pos(later) > stream_pos(offset)
+
         for rec in (alice_rec, bob_rec):
             assert await rec.wait_for("/chat", "room:note") == [{"text": "from cron"}]
             assert await rec.wait_for("/chat", "deploy") == [["v2", 3]]
+        assert await alice_rec.wait_for("/notifications", "job:done") == [{"job": 7}]
+        # Each got only its own: alice's came first, so bob would have it by now.
+        assert await bob_rec.wait_for("/notifications", "job:done") == [{"job": 8}]
         assert alice_rec.of("/notifications", "job:done") == [{"job": 7}]
-        # Published before the namespace-wide event, so it would have arrived by now.
-        assert bob_rec.of("/notifications", "job:done") == []
     finally:
         await on_a.disconnect()
         await on_b.disconnect()

@@ -16,6 +16,7 @@ SERVER_API = {
     "Settings",
     "SwitchboardApp",
     "SwitchboardError",
+    "SyncPublisher",
     "create_app",
     "load_settings",
     "mount",
