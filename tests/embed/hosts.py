@@ -11,6 +11,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 import switchboard
 
@@ -38,7 +39,16 @@ async def _own_health(_request: Request) -> PlainTextResponse:
     return PlainTextResponse("the host's own health check")
 
 
+async def _raw_failing(scope: Scope, receive: Receive, send: Send) -> None:
+    """A bare ASGI app whose startup raises after it took the startup message."""
+    if scope["type"] == "lifespan":
+        await receive()
+        raise RuntimeError("the shop has no database")
+    await PlainTextResponse("hello")(scope, receive, send)
+
+
 failing = switchboard.mount(Starlette(routes=[Route("/", _hello)], lifespan=_failing))
+raw_failing = switchboard.mount(_raw_failing)
 probe = switchboard.mount(Starlette(routes=[Route("/", _hello)], lifespan=_reporting))
 # A host with its own /healthz: Switchboard's stays under its prefix.
 own_health = switchboard.mount(

@@ -23,9 +23,14 @@ def _uvicorn(app: str, port: int) -> list[str]:
     ]
 
 
-def test_a_host_startup_failure_stops_the_server_with_the_hosts_message(tmp_path: Path) -> None:
+@pytest.mark.parametrize("host", ["failing", "raw_failing"])
+def test_a_host_startup_failure_stops_the_server_with_the_hosts_message(
+    tmp_path: Path, host: str
+) -> None:
+    # `failing` is Starlette (it sends lifespan.startup.failed, then raises);
+    # `raw_failing` raises after taking the startup message, saying nothing.
     port = free_port()
-    server = ServerProcess(tmp_path, port=port, command=_uvicorn("tests.embed.hosts:failing", port))
+    server = ServerProcess(tmp_path, port=port, command=_uvicorn(f"tests.embed.hosts:{host}", port))
     with pytest.raises(RuntimeError, match="server exited") as failed:
         server.start(timeout=60)
     assert "the shop has no database" in str(failed.value)

@@ -90,6 +90,10 @@ class HostLifespan:
             return None
         return f"host app: {error!r}"
 
+    def cancel(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+
     async def _finish(self) -> None:
         """Let the host's lifespan coroutine end, and take its exception (already reported)."""
         task = self._task
@@ -124,21 +128,24 @@ async def run_lifespan(
         await send({"type": "lifespan.startup.failed", "message": f"switchboard: {exc}"})
         return
     host_life = HostLifespan(host, scope)
-    failure = await host_life.startup()
-    if failure is not None:
-        await _stop(running)
-        await send({"type": "lifespan.startup.failed", "message": failure})
-        return
-    await send({"type": "lifespan.startup.complete"})
+    try:
+        failure = await host_life.startup()
+        if failure is not None:
+            await _stop(running)
+            await send({"type": "lifespan.startup.failed", "message": failure})
+            return
+        await send({"type": "lifespan.startup.complete"})
 
-    await receive()  # lifespan.shutdown: the only message that can come next
-    failure = await host_life.shutdown()
-    if not await _stop(running):
-        failure = failure or "switchboard: shutdown failed (see the log)"
-    if failure is None:
-        await send({"type": "lifespan.shutdown.complete"})
-    else:
-        await send({"type": "lifespan.shutdown.failed", "message": failure})
+        await receive()  # lifespan.shutdown: the only message that can come next
+        failure = await host_life.shutdown()
+        if not await _stop(running):
+            failure = failure or "switchboard: shutdown failed (see the log)"
+        if failure is None:
+            await send({"type": "lifespan.shutdown.complete"})
+        else:
+            await send({"type": "lifespan.shutdown.failed", "message": failure})
+    finally:
+        host_life.cancel()  # only if the server gave up on us half-way (cancelled)
 
 
 async def _stop(running: AbstractAsyncContextManager[None]) -> bool:
