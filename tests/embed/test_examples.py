@@ -8,9 +8,13 @@ reaching the user's socket.
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import httpx
 import pytest
 
+from switchboard.client import SwitchboardClient
 from tests.embed.conftest import StartExample
 from tests.support.clients import Account, connect
 
@@ -106,3 +110,24 @@ async def test_switchboard_api_health_and_a_socket_with_the_hosts_token(
         stored = await http.get("/switchboard/api/notifications", headers=alice.bearer)
         assert stored.status_code == 200
         assert stored.json()["unread_count"] == 1
+
+
+async def test_the_python_client_takes_the_prefix_as_its_base_url(
+    start_example: StartExample,
+) -> None:
+    """`SwitchboardClient(f"{url}/switchboard", token=...)`: the API under the prefix,
+    the socket at /socket.io/ of the same host (docs/embedding.md)."""
+    server = start_example("fastapi_app")
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        alice = await login(http, "alice")
+        orders: asyncio.Queue[Any] = asyncio.Queue()
+        async with SwitchboardClient(server.url + "/switchboard", token=alice.token) as sb:
+            sb.on("order:created", orders.put_nowait, namespace="/notifications")
+            assert sb.user is not None
+            assert sb.user.id == alice.id
+            placed = await http.post(
+                "/orders", json={"item": "tea"}, cookies={"auth_token": alice.token}
+            )
+            assert await asyncio.wait_for(orders.get(), 5) == placed.json()
+            page = await sb.list_notifications()
+            assert page.unread_count == 1
