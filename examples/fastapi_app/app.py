@@ -17,7 +17,7 @@ from typing import Any
 import jwt
 from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 import switchboard
 from switchboard.errors import ConflictError
@@ -34,11 +34,11 @@ class OutOfStockError(Exception):
 
 
 class Login(BaseModel):
-    username: str
+    username: str = Field(max_length=50)
 
 
 class Order(BaseModel):
-    item: str
+    item: str = Field(min_length=1, max_length=100)
 
 
 @asynccontextmanager
@@ -75,9 +75,9 @@ def current_user(request: Request) -> int:
     token = request.cookies.get("auth_token", "")
     try:
         claims = jwt.decode(token, os.environ["SWITCHBOARD_JWT_SECRET"], algorithms=["HS256"])
-    except jwt.PyJWTError:
+        return int(claims["sub"])
+    except (jwt.PyJWTError, KeyError, ValueError):
         raise HTTPException(status_code=401, detail="log in first") from None
-    return int(claims["sub"])
 
 
 async def switchboard_user_id(username: str) -> int:

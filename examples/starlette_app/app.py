@@ -12,9 +12,10 @@ import secrets
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import jwt
+from pydantic import BaseModel, Field, ValidationError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -32,6 +33,17 @@ from switchboard.notifications.schemas import NotifyIn
 USERS = {"alice": "Alice", "bob": "Bob"}
 TOKEN_SECONDS = 3600
 MAX_JSON_BYTES = 4096
+
+
+class Login(BaseModel):
+    username: str = Field(max_length=50)
+
+
+class Order(BaseModel):
+    item: str = Field(min_length=1, max_length=100)
+
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class OutOfStockError(Exception):
@@ -64,22 +76,19 @@ def current_user(request: Request) -> int:
     token = request.cookies.get("auth_token", "")
     try:
         claims = jwt.decode(token, os.environ["SWITCHBOARD_JWT_SECRET"], algorithms=["HS256"])
-    except jwt.PyJWTError:
+        return int(claims["sub"])
+    except (jwt.PyJWTError, KeyError, ValueError):
         raise HTTPException(status_code=401, detail="log in first") from None
-    return int(claims["sub"])
 
 
-async def json_field(request: Request, name: str) -> str:
+async def parsed(request: Request, model: type[M]) -> M:
     body = await request.body()
     if len(body) > MAX_JSON_BYTES:
         raise HTTPException(status_code=413)
     try:
-        value = (await request.json()).get(name)
-    except (ValueError, AttributeError):
-        raise HTTPException(status_code=400, detail="a JSON object, please") from None
-    if not isinstance(value, str):
-        raise HTTPException(status_code=422, detail=f"{name}: a string")
-    return value
+        return model.model_validate_json(body)
+    except ValidationError:
+        raise HTTPException(status_code=422, detail="see the API of this example") from None
 
 
 async def switchboard_user_id(username: str) -> int:
@@ -106,7 +115,7 @@ async def home(request: Request) -> JSONResponse:
 
 
 async def login(request: Request) -> JSONResponse:
-    username = await json_field(request, "username")
+    username = (await parsed(request, Login)).username
     if username not in USERS:
         raise HTTPException(status_code=401, detail="unknown user")
     user_id = await switchboard_user_id(username)
@@ -118,7 +127,7 @@ async def login(request: Request) -> JSONResponse:
 
 async def place_order(request: Request) -> JSONResponse:
     user_id = current_user(request)
-    item = await json_field(request, "item")
+    item = (await parsed(request, Order)).item
     if item == "unobtainium":
         raise OutOfStockError(item)
     order = {"id": secrets.token_hex(4), "item": item}

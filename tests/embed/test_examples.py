@@ -56,6 +56,9 @@ async def test_host_routes_middleware_and_errors_stay_the_hosts(
         assert refused.status_code == 409
         assert refused.json() == {"error": "out_of_stock", "item": "unobtainium"}
         assert refused.headers["x-served-by"] == "shop"
+        invalid = await http.post("/orders", json={"item": "x" * 1000})
+        assert invalid.status_code in (400, 422)  # the host's own validation
+        assert invalid.headers["x-served-by"] == "shop"
 
         if example == "django_app":
             broken = await http.get("/boom")

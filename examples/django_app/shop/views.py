@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import time
-from typing import Any
+from typing import Any, TypeVar
 
 import jwt
 from django.http import HttpRequest, JsonResponse
+from pydantic import BaseModel, Field, ValidationError
 
 from shop.realtime import switchboard_app
 from switchboard.errors import ConflictError
@@ -19,6 +19,17 @@ from switchboard.notifications.schemas import NotifyIn
 # a row for each user it serves; `switchboard_user_id` creates it at the first login.
 USERS = {"alice": "Alice", "bob": "Bob"}
 TOKEN_SECONDS = 3600
+
+
+class Login(BaseModel):
+    username: str = Field(max_length=50)
+
+
+class Order(BaseModel):
+    item: str = Field(min_length=1, max_length=100)
+
+
+M = TypeVar("M", bound=BaseModel)
 
 
 def mint_token(user_id: int, email: str) -> str:
@@ -32,17 +43,17 @@ def current_user(request: HttpRequest) -> int | None:
     token = request.COOKIES.get("auth_token", "")
     try:
         claims = jwt.decode(token, os.environ["SWITCHBOARD_JWT_SECRET"], algorithms=["HS256"])
-    except jwt.PyJWTError:
+        return int(claims["sub"])
+    except (jwt.PyJWTError, KeyError, ValueError):
         return None
-    return int(claims["sub"])
 
 
-def json_field(request: HttpRequest, name: str) -> str | None:
+def parsed(request: HttpRequest, model: type[M]) -> M | None:
+    """The request's JSON body as `model`, or None (Django already bounds its size)."""
     try:
-        value = json.loads(request.body).get(name)
-    except (ValueError, AttributeError):
+        return model.model_validate_json(request.body)
+    except ValidationError:
         return None
-    return value if isinstance(value, str) else None
 
 
 async def switchboard_user_id(username: str) -> int:
@@ -63,9 +74,10 @@ async def home(_request: HttpRequest) -> JsonResponse:
 
 
 async def login(request: HttpRequest) -> JsonResponse:
-    username = json_field(request, "username")
-    if request.method != "POST" or username not in USERS:
+    body = parsed(request, Login)
+    if request.method != "POST" or body is None or body.username not in USERS:
         return JsonResponse({"error": "unknown user"}, status=401)
+    username = body.username
     user_id = await switchboard_user_id(username)
     token = mint_token(user_id, f"{username}@shop.example")
     response = JsonResponse({"user_id": user_id, "token": token})
@@ -77,9 +89,10 @@ async def place_order(request: HttpRequest) -> JsonResponse:
     user_id = current_user(request)
     if user_id is None:
         return JsonResponse({"error": "log in first"}, status=401)
-    item = json_field(request, "item")
-    if request.method != "POST" or item is None:
+    order_in = parsed(request, Order)
+    if request.method != "POST" or order_in is None:
         return JsonResponse({"error": 'POST {"item": ...}'}, status=400)
+    item = order_in.item
     if item == "unobtainium":
         return JsonResponse({"error": "out_of_stock", "item": item}, status=409)
     order: dict[str, Any] = {"id": secrets.token_hex(4), "item": item}
