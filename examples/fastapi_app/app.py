@@ -20,11 +20,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 import switchboard
-from switchboard.errors import ConflictError
 from switchboard.notifications.schemas import NotifyIn
 
-# The host's own users (a real app has a table). Switchboard keeps a row for
-# each user it serves; `switchboard_user_id` creates it at the first login.
+# The host's own users (a real app has a table), named by the host's ids.
 USERS = {"alice": "Alice", "bob": "Bob"}
 TOKEN_SECONDS = 3600
 
@@ -64,33 +62,22 @@ async def out_of_stock(_request: Request, exc: OutOfStockError) -> JSONResponse:
     return JSONResponse({"error": "out_of_stock", "item": str(exc)}, status_code=409)
 
 
-def mint_token(user_id: int, email: str) -> str:
-    """The host's JWT, in the claims Switchboard reads (docs/embedding.md)."""
+def mint_token(username: str) -> str:
+    """The host's own JWT; Switchboard trusts it in host mode (SWITCHBOARD_JWT_ALGORITHMS)."""
     now = int(time.time())
-    claims = {"sub": str(user_id), "email": email, "iat": now, "exp": now + TOKEN_SECONDS}
+    claims = {"sub": username, "name": USERS[username], "iat": now, "exp": now + TOKEN_SECONDS}
     return jwt.encode(claims, os.environ["SWITCHBOARD_JWT_SECRET"], algorithm="HS256")
 
 
-def current_user(request: Request) -> int:
+def current_user(request: Request) -> str:
     token = request.cookies.get("auth_token", "")
     try:
         claims = jwt.decode(token, os.environ["SWITCHBOARD_JWT_SECRET"], algorithms=["HS256"])
-        return int(claims["sub"])
-    except (jwt.PyJWTError, KeyError, ValueError):
+    except jwt.PyJWTError:
         raise HTTPException(status_code=401, detail="log in first") from None
-
-
-async def switchboard_user_id(username: str) -> int:
-    email = f"{username}@shop.example"
-    users = app.ctx.users
-    for found in await users.search(email, limit=5):
-        if found.email == email:
-            return found.id
-    try:
-        # The host owns the password; Switchboard's copy is never used.
-        return (await users.register(email, secrets.token_urlsafe(24), USERS[username])).id
-    except ConflictError:  # a concurrent first login created it
-        return await switchboard_user_id(username)
+    if claims.get("sub") not in USERS:
+        raise HTTPException(status_code=401, detail="log in first")
+    return str(claims["sub"])
 
 
 @host.get("/")
@@ -106,18 +93,19 @@ async def home(request: Request) -> dict[str, Any]:
 async def login(body: Login, response: Response) -> dict[str, Any]:
     if body.username not in USERS:
         raise HTTPException(status_code=401, detail="unknown user")
-    user_id = await switchboard_user_id(body.username)
-    token = mint_token(user_id, f"{body.username}@shop.example")
+    token = mint_token(body.username)
     response.set_cookie("auth_token", token, httponly=True, samesite="lax")
-    return {"user_id": user_id, "token": token}
+    return {"user": body.username, "token": token}
 
 
 @host.post("/orders", status_code=201)
 async def place_order(body: Order, request: Request) -> dict[str, Any]:
-    user_id = current_user(request)
+    username = current_user(request)
     if body.item == "unobtainium":
         raise OutOfStockError(body.item)
     order = {"id": secrets.token_hex(4), "item": body.item}
+    # Payloads and rooms name users by Switchboard's integer id: map the host's.
+    user_id = await app.ctx.users.resolve_external(username, USERS[username])
     # Live only (to every tab of the user), then stored with an unread count.
     await app.realtime.to_user(user_id, "order:created", order)
     await app.notifications.notify(

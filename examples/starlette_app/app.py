@@ -25,11 +25,9 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import switchboard
-from switchboard.errors import ConflictError
 from switchboard.notifications.schemas import NotifyIn
 
-# The host's own users (a real app has a table). Switchboard keeps a row for
-# each user it serves; `switchboard_user_id` creates it at the first login.
+# The host's own users (a real app has a table), named by the host's ids.
 USERS = {"alice": "Alice", "bob": "Bob"}
 TOKEN_SECONDS = 3600
 MAX_JSON_BYTES = 4096
@@ -65,20 +63,22 @@ class TagResponses:
         await self.app(scope, receive, tagged if scope["type"] == "http" else send)
 
 
-def mint_token(user_id: int, email: str) -> str:
-    """The host's JWT, in the claims Switchboard reads (docs/embedding.md)."""
+def mint_token(username: str) -> str:
+    """The host's own JWT; Switchboard trusts it in host mode (SWITCHBOARD_JWT_ALGORITHMS)."""
     now = int(time.time())
-    claims = {"sub": str(user_id), "email": email, "iat": now, "exp": now + TOKEN_SECONDS}
+    claims = {"sub": username, "name": USERS[username], "iat": now, "exp": now + TOKEN_SECONDS}
     return jwt.encode(claims, os.environ["SWITCHBOARD_JWT_SECRET"], algorithm="HS256")
 
 
-def current_user(request: Request) -> int:
+def current_user(request: Request) -> str:
     token = request.cookies.get("auth_token", "")
     try:
         claims = jwt.decode(token, os.environ["SWITCHBOARD_JWT_SECRET"], algorithms=["HS256"])
-        return int(claims["sub"])
-    except (jwt.PyJWTError, KeyError, ValueError):
+    except jwt.PyJWTError:
         raise HTTPException(status_code=401, detail="log in first") from None
+    if claims.get("sub") not in USERS:
+        raise HTTPException(status_code=401, detail="log in first")
+    return str(claims["sub"])
 
 
 async def parsed(request: Request, model: type[M]) -> M:
@@ -89,19 +89,6 @@ async def parsed(request: Request, model: type[M]) -> M:
         return model.model_validate_json(body)
     except ValidationError:
         raise HTTPException(status_code=422, detail="see the API of this example") from None
-
-
-async def switchboard_user_id(username: str) -> int:
-    email = f"{username}@shop.example"
-    users = app.ctx.users
-    for found in await users.search(email, limit=5):
-        if found.email == email:
-            return found.id
-    try:
-        # The host owns the password; Switchboard's copy is never used.
-        return (await users.register(email, secrets.token_urlsafe(24), USERS[username])).id
-    except ConflictError:  # a concurrent first login created it
-        return await switchboard_user_id(username)
 
 
 async def home(request: Request) -> JSONResponse:
@@ -118,19 +105,20 @@ async def login(request: Request) -> JSONResponse:
     username = (await parsed(request, Login)).username
     if username not in USERS:
         raise HTTPException(status_code=401, detail="unknown user")
-    user_id = await switchboard_user_id(username)
-    token = mint_token(user_id, f"{username}@shop.example")
-    response = JSONResponse({"user_id": user_id, "token": token})
+    token = mint_token(username)
+    response = JSONResponse({"user": username, "token": token})
     response.set_cookie("auth_token", token, httponly=True, samesite="lax")
     return response
 
 
 async def place_order(request: Request) -> JSONResponse:
-    user_id = current_user(request)
+    username = current_user(request)
     item = (await parsed(request, Order)).item
     if item == "unobtainium":
         raise OutOfStockError(item)
     order = {"id": secrets.token_hex(4), "item": item}
+    # Payloads and rooms name users by Switchboard's integer id: map the host's.
+    user_id = await app.ctx.users.resolve_external(username, USERS[username])
     # Live only (to every tab of the user), then stored with an unread count.
     await app.realtime.to_user(user_id, "order:created", order)
     await app.notifications.notify(

@@ -1,5 +1,8 @@
 """`Notifier`: stored notifications from another process, through a server's internal API.
 
+It also maps host user ids to Switchboard's (`POST /api/internal/users`, host
+mode), since notifications, `Publisher` and rooms name users by the latter.
+
 A notification is a database row first (listed, counted, delivered to a user
 who is offline now, scheduled), so a worker does not write it to Redis like
 `switchboard.publisher` does: it asks a server, `POST
@@ -18,10 +21,13 @@ from typing import Any
 
 import httpx
 
+from switchboard.auth.internal import ResolveIn
+from switchboard.auth.schemas import UsersOut
 from switchboard.notifications.schemas import NotifyIn, NotifyOut
 from switchboard.types import UserId
 
 INTERNAL_NOTIFY_PATH = "api/internal/notifications"
+INTERNAL_USERS_PATH = "api/internal/users"
 
 
 class Notifier:
@@ -75,6 +81,21 @@ class Notifier:
         )
         response.raise_for_status()
         return NotifyOut.model_validate(response.json())
+
+    async def resolve_users(self, external_ids: Sequence[str]) -> dict[str, int]:
+        """Switchboard's id for each host user id (host mode), creating users not seen yet.
+
+        Ids the host's `UserDirectory` does not know are left out.
+        """
+        request = ResolveIn(external_ids=list(external_ids))
+        response = await self._http.post(
+            INTERNAL_USERS_PATH,
+            content=request.model_dump_json(),
+            headers={"content-type": "application/json"},
+        )
+        response.raise_for_status()
+        users = UsersOut.model_validate(response.json()).users
+        return {u.external_id: u.id for u in users if u.external_id is not None}
 
     async def aclose(self) -> None:
         await self._http.aclose()

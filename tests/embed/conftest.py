@@ -1,9 +1,9 @@
-"""The example apps, started with the command their README gives, under a real uvicorn."""
+"""The example apps, started by running the shell block of their README under bash."""
 
 from __future__ import annotations
 
+import os
 import re
-import shlex
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,44 +14,49 @@ from tests.support.server import REPO, ServerProcess, free_port
 
 EXAMPLES = REPO / "examples"
 _FENCE = re.compile(r"```sh\n(.*?)```", re.S)
+_FAST_PATH = "--ws switchboard.transport.fastws:WebSocketProtocol"
 
 StartExample = Callable[..., ServerProcess]
 
 
-def readme_command(example: str) -> list[str]:
-    """The `uvicorn ...` line of the example's README, as argv."""
+def readme_script(example: str, port: int, *, fast_path: bool = True) -> str:
+    """The README block that runs uvicorn, on `port` (and without `--ws` on request).
+
+    `exec` makes uvicorn the process the test stops by PID.
+    """
     readme = (EXAMPLES / example / "README.md").read_text()
     for block in _FENCE.findall(readme):
-        for line in block.splitlines():
-            if line.startswith("uvicorn "):
-                return shlex.split(line)
-    raise AssertionError(f"examples/{example}/README.md gives no `uvicorn ...` command")
-
-
-def with_port(argv: list[str], port: int, *, fast_path: bool = True) -> list[str]:
-    """The README's command on `port`, run by this interpreter; `fast_path=False` drops `--ws`."""
-    out = [sys.executable, "-m", "uvicorn"]
-    args = iter(argv[1:])
-    for arg in args:
-        if arg == "--port" or (arg == "--ws" and not fast_path):
-            next(args)
-        else:
-            out.append(arg)
-    return [*out, "--host", "127.0.0.1", "--port", str(port)]
+        lines = block.splitlines()
+        if any(line.startswith("uvicorn ") for line in lines):
+            break
+    else:
+        raise AssertionError(f"examples/{example}/README.md gives no `uvicorn ...` command")
+    out = []
+    for line in lines:
+        if line.startswith("uvicorn "):
+            assert "--port 8000" in line, line
+            line = line.replace("--port 8000", f"--host 127.0.0.1 --port {port}")
+            if not fast_path:
+                assert _FAST_PATH in line, line
+                line = line.replace(" " + _FAST_PATH, "")
+            line = "exec " + line
+        out.append(line)
+    return "\n".join(out)
 
 
 @pytest.fixture
 def start_example(tmp_path: Path) -> Iterator[StartExample]:
-    """`start_example(name, fast_path=True, **env)`: the example running, stopped by PID after."""
+    """`start_example(name, fast_path=True)`: the example running, stopped by PID after."""
     started: list[ServerProcess] = []
 
-    def start(example: str, *, fast_path: bool = True, **env: str) -> ServerProcess:
+    def start(example: str, *, fast_path: bool = True) -> ServerProcess:
         port = free_port()
         proc = ServerProcess(
             tmp_path / f"{example}-{port}",
-            env=env,
+            # The README's `uvicorn` is this interpreter's.
+            env={"PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"},
             port=port,
-            command=with_port(readme_command(example), port, fast_path=fast_path),
+            command=["bash", "-euc", readme_script(example, port, fast_path=fast_path)],
             cwd=EXAMPLES / example,
         )
         started.append(proc)

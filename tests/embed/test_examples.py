@@ -14,21 +14,26 @@ from typing import Any
 import httpx
 import pytest
 
+from switchboard import Notifier
 from switchboard.client import SwitchboardClient
 from tests.embed.conftest import StartExample
 from tests.support.clients import Account, connect
 
 EXAMPLES = ["fastapi_app", "starlette_app", "django_app"]
+API_KEY = "test-api-key"  # tests/support/server.py sets it
 
 
 async def login(http: httpx.AsyncClient, username: str) -> Account:
+    """Sign in at the host; Switchboard's id for the user comes from its own API."""
     r = await http.post("/login", json={"username": username})
     assert r.status_code == 200, r.text
-    body = r.json()
-    assert r.cookies["auth_token"] == body["token"]
-    return Account(
-        id=body["user_id"], email=f"{username}@shop.example", name=username, token=body["token"]
-    )
+    token = r.json()["token"]
+    assert r.cookies["auth_token"] == token
+    me = await http.get("/switchboard/api/auth/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.status_code == 200, me.text
+    user = me.json()["user"]
+    assert user["external_id"] == username  # host mode: the host's id, mapped
+    return Account(id=user["id"], email="", name=user["name"], token=token)
 
 
 @pytest.mark.parametrize("example", EXAMPLES)
@@ -80,11 +85,12 @@ async def test_switchboard_api_health_and_a_socket_with_the_hosts_token(
 
         alice = await login(http, "alice")
         bob = await login(http, "bob")
-        me = await http.get("/switchboard/api/auth/me", headers=alice.bearer)
-        assert me.status_code == 200, me.text
-        assert me.json()["user"]["id"] == alice.id
-        # Switchboard's routes live under the prefix only.
+        assert alice.name == "Alice"  # from the host token's `name` claim
+        # Switchboard's routes live under the prefix only, and in host mode
+        # its own sign-in does not exist: the host signs users in.
         assert (await http.get("/api/auth/me", headers=alice.bearer)).status_code == 404
+        login_route = await http.post("/switchboard/api/auth/login", json={})
+        assert login_route.status_code == 404
 
         client, rec = await connect(
             server.url,
@@ -119,7 +125,7 @@ async def test_the_python_client_takes_the_prefix_as_its_base_url(
     start_example: StartExample,
 ) -> None:
     """`SwitchboardClient(f"{url}/switchboard", token=...)`: the API under the prefix,
-    the socket at /socket.io/ of the same host (docs/embedding.md)."""
+    and Socket.IO at {prefix}/socket.io/, which the mount serves too (docs/embedding.md)."""
     server = start_example("fastapi_app")
     async with httpx.AsyncClient(base_url=server.url) as http:
         alice = await login(http, "alice")
@@ -134,3 +140,23 @@ async def test_the_python_client_takes_the_prefix_as_its_base_url(
             assert await asyncio.wait_for(orders.get(), 5) == placed.json()
             page = await sb.list_notifications()
             assert page.unread_count == 1
+
+
+async def test_another_service_maps_host_ids_and_notifies_under_the_prefix(
+    start_example: StartExample,
+) -> None:
+    server = start_example("fastapi_app")
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        alice = await login(http, "alice")
+    client, rec = await connect(server.url, alice, events={"/notifications": ["notification"]})
+    try:
+        async with Notifier(server.url + "/switchboard", API_KEY) as notifier:
+            ids = await notifier.resolve_users(["alice", "carol"])
+            assert ids["alice"] == alice.id
+            assert ids["carol"] not in (alice.id, None)  # not seen yet: created now
+            out = await notifier.notify([ids["alice"]], "Your parcel shipped")
+        (pushed,) = await rec.wait_for("/notifications", "notification")
+        assert pushed["id"] == out.ids[0]
+        assert pushed["title"] == "Your parcel shipped"
+    finally:
+        await client.disconnect()

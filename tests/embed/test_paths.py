@@ -13,7 +13,8 @@ import websockets
 from websockets.exceptions import InvalidStatus
 
 from tests.embed.conftest import StartExample
-from tests.support.clients import Account, connect
+from tests.embed.test_examples import login
+from tests.support.clients import connect
 
 
 async def test_readme_command_takes_the_fast_path(start_example: StartExample) -> None:
@@ -36,8 +37,7 @@ async def test_without_the_fast_path_sockets_work_through_asgi(
     assert refused.value.response.status_code == 403  # uvicorn's answer to a close: ASGI served
 
     async with httpx.AsyncClient(base_url=server.url) as http:
-        body = (await http.post("/login", json={"username": "bob"})).json()
-        bob = Account(id=body["user_id"], email="bob@shop.example", name="bob", token=body["token"])
+        bob = await login(http, "bob")
         client, rec = await connect(
             server.url, bob, events={"/notifications": ["order:created"]}, transports=[transport]
         )

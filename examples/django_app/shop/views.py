@@ -12,11 +12,9 @@ from django.http import HttpRequest, JsonResponse
 from pydantic import BaseModel, Field, ValidationError
 
 from shop.realtime import switchboard_app
-from switchboard.errors import ConflictError
 from switchboard.notifications.schemas import NotifyIn
 
-# The host's own users (a real app has django.contrib.auth). Switchboard keeps
-# a row for each user it serves; `switchboard_user_id` creates it at the first login.
+# The host's own users (a real app has django.contrib.auth), named by the host's ids.
 USERS = {"alice": "Alice", "bob": "Bob"}
 TOKEN_SECONDS = 3600
 
@@ -32,20 +30,21 @@ class Order(BaseModel):
 M = TypeVar("M", bound=BaseModel)
 
 
-def mint_token(user_id: int, email: str) -> str:
-    """The host's JWT, in the claims Switchboard reads (docs/embedding.md)."""
+def mint_token(username: str) -> str:
+    """The host's own JWT; Switchboard trusts it in host mode (SWITCHBOARD_JWT_ALGORITHMS)."""
     now = int(time.time())
-    claims = {"sub": str(user_id), "email": email, "iat": now, "exp": now + TOKEN_SECONDS}
+    claims = {"sub": username, "name": USERS[username], "iat": now, "exp": now + TOKEN_SECONDS}
     return jwt.encode(claims, os.environ["SWITCHBOARD_JWT_SECRET"], algorithm="HS256")
 
 
-def current_user(request: HttpRequest) -> int | None:
+def current_user(request: HttpRequest) -> str | None:
     token = request.COOKIES.get("auth_token", "")
     try:
         claims = jwt.decode(token, os.environ["SWITCHBOARD_JWT_SECRET"], algorithms=["HS256"])
-        return int(claims["sub"])
-    except (jwt.PyJWTError, KeyError, ValueError):
+    except jwt.PyJWTError:
         return None
+    sub = claims.get("sub")
+    return sub if isinstance(sub, str) and sub in USERS else None
 
 
 def parsed(request: HttpRequest, model: type[M]) -> M | None:
@@ -54,19 +53,6 @@ def parsed(request: HttpRequest, model: type[M]) -> M | None:
         return model.model_validate_json(request.body)
     except ValidationError:
         return None
-
-
-async def switchboard_user_id(username: str) -> int:
-    email = f"{username}@shop.example"
-    users = switchboard_app.ctx.users
-    for found in await users.search(email, limit=5):
-        if found.email == email:
-            return found.id
-    try:
-        # The host owns the password; Switchboard's copy is never used.
-        return (await users.register(email, secrets.token_urlsafe(24), USERS[username])).id
-    except ConflictError:  # a concurrent first login created it
-        return await switchboard_user_id(username)
 
 
 async def home(_request: HttpRequest) -> JsonResponse:
@@ -78,16 +64,15 @@ async def login(request: HttpRequest) -> JsonResponse:
     if request.method != "POST" or body is None or body.username not in USERS:
         return JsonResponse({"error": "unknown user"}, status=401)
     username = body.username
-    user_id = await switchboard_user_id(username)
-    token = mint_token(user_id, f"{username}@shop.example")
-    response = JsonResponse({"user_id": user_id, "token": token})
+    token = mint_token(username)
+    response = JsonResponse({"user": username, "token": token})
     response.set_cookie("auth_token", token, httponly=True, samesite="Lax")
     return response
 
 
 async def place_order(request: HttpRequest) -> JsonResponse:
-    user_id = current_user(request)
-    if user_id is None:
+    username = current_user(request)
+    if username is None:
         return JsonResponse({"error": "log in first"}, status=401)
     order_in = parsed(request, Order)
     if request.method != "POST" or order_in is None:
@@ -96,6 +81,8 @@ async def place_order(request: HttpRequest) -> JsonResponse:
     if item == "unobtainium":
         return JsonResponse({"error": "out_of_stock", "item": item}, status=409)
     order: dict[str, Any] = {"id": secrets.token_hex(4), "item": item}
+    # Payloads and rooms name users by Switchboard's integer id: map the host's.
+    user_id = await switchboard_app.ctx.users.resolve_external(username, USERS[username])
     # Live only (to every tab of the user), then stored with an unread count.
     await switchboard_app.ctx.realtime.to_user(user_id, "order:created", order)
     await switchboard_app.ctx.notifications.notify(

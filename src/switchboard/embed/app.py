@@ -2,6 +2,7 @@
 
     EmbeddedApp ── lifespan ──> Switchboard's startup, then the host's (run_lifespan)
                 ├── /socket.io/*, /healthz, /metrics ──> Switchboard (as standalone)
+                ├── {prefix}/socket.io/* ──> the same Socket.IO server (path without prefix)
                 ├── {prefix}/* ──> Switchboard's HTTP API (root_path += prefix)
                 └── everything else ──> the host app, scope untouched
 
@@ -102,8 +103,15 @@ class EmbeddedApp:
                 await self.switchboard(scope, receive, send)
                 return
             if _under(path, self.prefix):
-                root = scope.get("root_path", "")
-                await self.switchboard({**scope, "root_path": root + self.prefix}, receive, send)
+                root = scope.get("root_path", "") + self.prefix
+                inner = path[len(self.prefix) :]
+                if _under(inner, SOCKETIO_PATH):
+                    # A client that takes the prefix as its base URL (switchboard.client)
+                    # looks for Socket.IO there: the same server, through plain ASGI.
+                    scope = {**scope, "path": inner, "raw_path": inner.encode(), "root_path": root}
+                else:
+                    scope = {**scope, "root_path": root}
+                await self.switchboard(scope, receive, send)
                 return
         await self.host(scope, receive, send)
 
