@@ -14,7 +14,19 @@ from tests.support.server import REPO, ServerProcess, free_port
 
 
 @pytest.mark.parametrize(
-    "prefix", ["", "/", "switchboard", "/switchboard/", "/a//b", "/socket.io", "/sb?x=1", "/ä"]
+    "prefix",
+    [
+        "",
+        "/",
+        "switchboard",
+        "/switchboard/",
+        "/a//b",
+        "/socket.io",
+        "/sb?x=1",
+        "/ä",
+        "/sb\n",
+        "/a/..",
+    ],
 )
 def test_a_prefix_that_is_not_a_plain_path_is_refused_before_anything_is_built(
     prefix: str,

@@ -28,7 +28,7 @@ from switchboard.transport import Endpoint
 
 SOCKETIO_PATH = "/socket.io"
 OPERATIONS_PATHS = frozenset({"/healthz", "/metrics"})
-_PREFIX_RE = re.compile(r"^(/[A-Za-z0-9._~-]+)+$")
+_PREFIX_RE = re.compile(r"(/[A-Za-z0-9._~-]+)+")
 
 
 def route_path(scope: Scope) -> str:
@@ -41,7 +41,7 @@ def route_path(scope: Scope) -> str:
 
 
 def checked_prefix(prefix: str) -> str:
-    if not _PREFIX_RE.match(prefix):
+    if not _PREFIX_RE.fullmatch(prefix) or any(part in (".", "..") for part in prefix.split("/")):
         raise ConfigError(
             f"mount prefix {prefix!r}: a path like '/switchboard' "
             "(starts with '/', no trailing '/', letters, digits, '.', '_', '~', '-')"
