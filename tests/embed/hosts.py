@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+import secrets
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 import switchboard
+from switchboard.auth.directory import DirectoryUser
 
 
 @asynccontextmanager
@@ -53,4 +55,46 @@ probe = switchboard.mount(Starlette(routes=[Route("/", _hello)], lifespan=_repor
 # A host with its own /healthz: Switchboard's stays under its prefix.
 own_health = switchboard.mount(
     Starlette(routes=[Route("/healthz", _own_health)]), prefix="/rt", root_operations=False
+)
+
+
+# A host that signs users in with its own session cookie (no JWT): Switchboard
+# asks it who the caller is through the `authenticate` hook.
+SESSIONS: dict[str, DirectoryUser] = {}
+
+
+async def _session_login(request: Request) -> PlainTextResponse:
+    name = request.query_params.get("name", "")
+    if not name.isalpha() or len(name) > 20:
+        return PlainTextResponse("who?", status_code=400)
+    key = secrets.token_urlsafe(16)
+    SESSIONS[key] = DirectoryUser(name.lower(), name)
+    response = PlainTextResponse("welcome")
+    response.set_cookie("shop_session", key, httponly=True)
+    return response
+
+
+async def _session_ping(request: Request) -> PlainTextResponse:
+    user = SESSIONS.get(request.cookies.get("shop_session", ""))
+    if user is None:
+        return PlainTextResponse("log in first", status_code=401)
+    user_id = await sessions.ctx.users.resolve_external(user.external_id, user.name)
+    await sessions.realtime.to_user(user_id, "ping", {"to": user.external_id})
+    return PlainTextResponse("sent")
+
+
+async def _from_session(
+    _headers: Mapping[str, str], cookies: Mapping[str, str]
+) -> DirectoryUser | None:
+    return SESSIONS.get(cookies.get("shop_session", ""))
+
+
+sessions = switchboard.mount(
+    Starlette(
+        routes=[
+            Route("/login", _session_login, methods=["POST"]),
+            Route("/ping", _session_ping, methods=["POST"]),
+        ]
+    ),
+    authenticate=_from_session,
 )

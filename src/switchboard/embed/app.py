@@ -18,6 +18,7 @@ import re
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from switchboard.app import SwitchboardApp, create_app
+from switchboard.auth.directory import AuthenticateHook, UserDirectory
 from switchboard.config import Settings
 from switchboard.context import AppContext
 from switchboard.embed.lifespan import run_lifespan
@@ -126,6 +127,8 @@ def mount(
     *,
     prefix: str = "/switchboard",
     root_operations: bool = True,
+    users: UserDirectory | None = None,
+    authenticate: AuthenticateHook | None = None,
     switchboard: SwitchboardApp | None = None,
 ) -> EmbeddedApp:
     """Serve Switchboard and `host` on one ASGI app (docs/embedding.md).
@@ -134,11 +137,15 @@ def mount(
     `/switchboard/api/conversations`), `/healthz` and `/metrics` at the root
     (`root_operations=False` leaves those paths to the host: they stay under
     the prefix), every other request to `host` unchanged. `settings` default
-    to the environment (`SWITCHBOARD_*`); pass `switchboard` instead to mount
-    an app built with `create_app(..., web_page=False)`.
+    to the environment (`SWITCHBOARD_*`); `users` and `authenticate` are the
+    host-mode hooks of `create_app` (docs/host-auth.md). Or pass `switchboard`,
+    an app built with `create_app(..., web_page=False)`, instead of all three.
     """
-    if switchboard is not None and settings is not None:
-        raise ConfigError("mount: pass settings or a built switchboard app, not both")
+    built = switchboard is not None
+    if built and (settings is not None or users is not None or authenticate is not None):
+        raise ConfigError("mount: pass a built switchboard app, or what to build one from")
     checked_prefix(prefix)  # before building anything
-    app = switchboard or create_app(settings, web_page=False)
+    app = switchboard or create_app(
+        settings, users=users, authenticate=authenticate, web_page=False
+    )
     return EmbeddedApp(host, app, prefix=prefix, root_operations=root_operations)
