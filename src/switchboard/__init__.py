@@ -23,19 +23,27 @@ from switchboard.errors import (
 if TYPE_CHECKING:
     from switchboard.app import SwitchboardApp, create_app
     from switchboard.config import Settings, load_settings
+    from switchboard.embed import EmbeddedApp, mount
+    from switchboard.notifier import Notifier
+    from switchboard.publisher import Publisher, SyncPublisher
     from switchboard.realtime.facade import Realtime
 
 __all__ = [
     "AppError",
     "AuthError",
     "ConfigError",
+    "EmbeddedApp",
+    "Notifier",
+    "Publisher",
     "Realtime",
     "RealtimeNotStartedError",
     "Settings",
     "SwitchboardApp",
     "SwitchboardError",
+    "SyncPublisher",
     "create_app",
     "load_settings",
+    "mount",
 ]
 
 _LAZY = {
@@ -43,6 +51,11 @@ _LAZY = {
     "create_app": "switchboard.app",
     "Settings": "switchboard.config",
     "load_settings": "switchboard.config",
+    "EmbeddedApp": "switchboard.embed",
+    "mount": "switchboard.embed",
+    "Notifier": "switchboard.notifier",
+    "Publisher": "switchboard.publisher",
+    "SyncPublisher": "switchboard.publisher",
     "Realtime": "switchboard.realtime.facade",
 }
 

@@ -6,7 +6,8 @@
     uvicorn ── WebSocket upgrade of /socket.io/ ──> origin check ──> transport (fast path)
 
 Each call builds a fresh, independent app: nothing is module-level, so tests
-can run two in one process.
+can run two in one process. `switchboard.embed.mount` puts the same app in
+front of a host application (it drives `SwitchboardApp.lifespan` itself).
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import AsyncIterator, Awaitable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -71,14 +72,26 @@ async def _bounded(step: Awaitable[None], what: str) -> None:
 
 
 class SwitchboardApp:
-    """The ASGI application `switchboard serve` runs."""
+    """The ASGI application `switchboard serve` runs.
+
+    `lifespan()` starts and stops everything behind it (database, backend,
+    realtime server, scheduler); standalone, the FastAPI app runs it from the
+    ASGI lifespan protocol, mounted, `switchboard.embed` runs it around the
+    host's own.
+    """
 
     def __init__(
-        self, ctx: AppContext, http: FastAPI, rt: RealtimeServer, policy: OriginPolicy
+        self,
+        ctx: AppContext,
+        http: FastAPI,
+        rt: RealtimeServer,
+        policy: OriginPolicy,
+        lifespan: Callable[[], AbstractAsyncContextManager[None]],
     ) -> None:
         self.ctx = ctx
         self.http = http
         self.rt = rt
+        self.lifespan = lifespan
         settings = ctx.settings
         engine = EngineAsgi(rt.io, cors_allowed=policy.allows_cross_origin)
         # In front of both sides: the API and Engine.IO's polling POSTs (whose
@@ -104,9 +117,11 @@ def create_app(
     *,
     users: UserDirectory | None = None,
     authenticate: AuthenticateHook | None = None,
+    web_page: bool = True,
 ) -> SwitchboardApp:
     """`users`: the host's user directory; `authenticate`: the host's session check
-    (both docs/host-auth.md). Without them, Switchboard's own users and tokens."""
+    (both docs/host-auth.md). Without them, Switchboard's own users and tokens.
+    `web_page=False` leaves out the demo page (as `mount` does)."""
     settings = settings or load_settings()
     db = Database(settings)
     metrics = Metrics()
@@ -155,7 +170,7 @@ def create_app(
     )
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan() -> AsyncIterator[None]:
         await upgrade_database(db)
         await revocations.start()
         realtime.bind(rt)
@@ -177,7 +192,7 @@ def create_app(
             await _bounded(backend.close(), f"{backend.name} backend")
             await _bounded(db.dispose(), "database pool")
 
-    http = FastAPI(title="Switchboard", version=__version__, lifespan=lifespan)
+    http = FastAPI(title="Switchboard", version=__version__, lifespan=lambda _app: lifespan())
     http.state.ctx = ctx
     http.state.limits = limits
     install_error_handlers(http)
@@ -201,6 +216,7 @@ def create_app(
     http.include_router(notification_internal.router)
     http.include_router(auth_internal.router)
 
-    install_web_page(http, STATIC_DIR)
+    if web_page:
+        install_web_page(http, STATIC_DIR)
 
-    return SwitchboardApp(ctx, http, rt, OriginPolicy(settings.cors_origins))
+    return SwitchboardApp(ctx, http, rt, OriginPolicy(settings.cors_origins), lifespan)

@@ -26,14 +26,26 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    """One server process. `env` overrides SWITCHBOARD_* settings."""
+    """One server process. `env` overrides SWITCHBOARD_* settings.
+
+    `command` replaces `switchboard serve` (e.g. uvicorn serving an app that
+    mounts Switchboard; it must listen on `port`), run in `cwd` (default: workdir).
+    """
 
     def __init__(
-        self, workdir: Path, env: dict[str, str] | None = None, port: int | None = None
+        self,
+        workdir: Path,
+        env: dict[str, str] | None = None,
+        port: int | None = None,
+        *,
+        command: list[str] | None = None,
+        cwd: Path | None = None,
     ) -> None:
         self.workdir = workdir
         self.port = port or free_port()
         self.env_overrides = dict(env or {})
+        self.command = command
+        self.cwd = cwd
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = workdir / f"server-{self.port}.log"
 
@@ -73,7 +85,8 @@ class ServerProcess:
         self.workdir.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [
+            self.command
+            or [
                 sys.executable,
                 "-m",
                 "switchboard",
@@ -83,7 +96,7 @@ class ServerProcess:
                 "--port",
                 str(self.port),
             ],
-            cwd=self.workdir,
+            cwd=self.cwd or self.workdir,
             env=self.environment(),
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -8,13 +8,18 @@ SERVER_API = {
     "AppError",
     "AuthError",
     "ConfigError",
+    "EmbeddedApp",
+    "Notifier",
+    "Publisher",
     "Realtime",
     "RealtimeNotStartedError",
     "Settings",
     "SwitchboardApp",
     "SwitchboardError",
+    "SyncPublisher",
     "create_app",
     "load_settings",
+    "mount",
 }
 
 

@@ -59,9 +59,7 @@ class Emitter:
 
         With a list of rooms, a socket in several of them gets the event once.
         """
-        rooms = None if room is None else [room] if isinstance(room, str) else list(room)
-        args = list(data) if isinstance(data, tuple) else ([] if data is None else [data])
-        await self.events.publish(namespace, LogRecord("event", event, args, rooms, skip_sid))
+        await self.events.publish(namespace, LogRecord.broadcast(event, data, room, skip_sid))
 
     async def join_user(self, user_id: int, room: Room, namespace: str) -> None:
         """Make a user's sockets join `room` on every node (a control entry in the log)."""

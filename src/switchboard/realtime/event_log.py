@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
@@ -55,6 +55,15 @@ class LogRecord:
     skip: str | None = None
     user_id: int | None = None
     room: str | None = None
+
+    @classmethod
+    def broadcast(
+        cls, event: str, data: Any, room: str | Sequence[str] | None, skip: str | None = None
+    ) -> LogRecord:
+        """An emit: a tuple of `data` is several arguments, None none; `room` None is everyone."""
+        rooms = None if room is None else [room] if isinstance(room, str) else list(room)
+        args = list(data) if isinstance(data, tuple) else ([] if data is None else [data])
+        return cls("event", event, args, rooms, skip)
 
     def to_json(self) -> str:
         if self.kind in ("join", "leave"):

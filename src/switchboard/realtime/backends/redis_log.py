@@ -25,6 +25,13 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from switchboard.realtime.backends.redis_client import redis_client
+from switchboard.realtime.backends.redis_stream import (
+    StreamAppender,
+    record_of,
+    retention_for,
+    stream_key,
+    stream_pos,
+)
 from switchboard.realtime.event_log import (
     ZERO,
     Deliver,
@@ -40,28 +47,15 @@ log = logging.getLogger("switchboard.realtime.cluster")
 _READ_BLOCK_MS = 2000
 _READ_COUNT = 500
 _OUTBOX_MAX = 10_000
-# With recovery off the stream only carries delivery: keep a minute for readers that lag.
-MIN_RETENTION_SECONDS = 60.0
-
-
-def _key(namespace: str) -> str:
-    return f"sb:log:{namespace}"
 
 
 def _session_key(namespace: str, pid: str) -> str:
     return f"sb:session:{namespace}:{pid}"
 
 
-def _pos(raw: object) -> Pos:
-    pos = parse_pos(raw)
-    if pos is None:  # Redis always answers "ms-seq"
-        raise ValueError(f"not a stream id: {raw!r}")
-    return pos
-
-
 class RedisLog:
     def __init__(self, url: str, retention: float) -> None:
-        self.retention = max(retention, MIN_RETENTION_SECONDS)
+        self.retention = retention_for(retention)
         # A blocking pool: a burst of emits waits for a connection instead of failing.
         pool = aioredis.BlockingConnectionPool.from_url(
             url,
@@ -72,7 +66,7 @@ class RedisLog:
             socket_timeout=5,
         )
         self._redis: aioredis.Redis = aioredis.Redis(connection_pool=pool)
-        self._expire_at: dict[str, float] = {}
+        self._stream = StreamAppender(self._redis, self.retention)
         # The blocking reader gets its own connection: XREAD BLOCK holds it. Its
         # retries are harmless (a read is idempotent); the publisher above has
         # none on purpose: a retried XADD whose first answer was lost would
@@ -102,15 +96,15 @@ class RedisLog:
     async def _head(self, namespace: str) -> Pos:
         """The stream's last id: a starting node delivers only what comes next."""
         try:
-            last: Any = await self._redis.xrevrange(_key(namespace), count=1)
+            last: Any = await self._redis.xrevrange(stream_key(namespace), count=1)
         except RedisError:
             log.warning("redis unreachable at start; reading %s from now", namespace)
             now_ms = int(time.time() * 1000)
             return (now_ms, 0)
-        return _pos(last[0][0]) if last else ZERO
+        return stream_pos(last[0][0]) if last else ZERO
 
     async def _read_loop(self, namespace: str) -> None:
-        key = _key(namespace)
+        key = stream_key(namespace)
         backoff = 0.1
         while True:
             try:
@@ -134,9 +128,9 @@ class RedisLog:
                 continue
             for _key_name, entries in batches or []:
                 for entry_id, fields in entries:
-                    pos = _pos(entry_id)
+                    pos = stream_pos(entry_id)
                     try:
-                        record = LogRecord.from_json(fields["d"])
+                        record = record_of(fields)
                     except (KeyError, ValueError, TypeError):
                         log.error("skipping malformed log entry %s in %s", entry_id, namespace)
                         record = None
@@ -178,14 +172,7 @@ class RedisLog:
             self._enqueue(namespace, record)
 
     async def _xadd(self, namespace: str, record: LogRecord) -> None:
-        key = _key(namespace)
-        now = time.time()
-        min_id = f"{int((now - self.retention) * 1000)}-0"
-        await self._redis.xadd(key, {"d": record.to_json()}, minid=min_id, approximate=True)
-        # The key outlives an idle namespace by at most twice the retention.
-        if self._expire_at.get(namespace, 0.0) <= now:
-            self._expire_at[namespace] = now + 1.0
-            await self._redis.expire(key, int(self.retention * 2) + 1)
+        await self._stream.append(namespace, record)
 
     def _enqueue(self, namespace: str, record: LogRecord) -> None:
         if len(self._outbox) >= _OUTBOX_MAX:
@@ -213,7 +200,7 @@ class RedisLog:
 
     async def can_replay_after(self, namespace: str, pos: Pos) -> bool:
         try:
-            info: dict[str, Any] = await self._redis.xinfo_stream(_key(namespace))
+            info: dict[str, Any] = await self._redis.xinfo_stream(stream_key(namespace))
         except RedisError as exc:
             if "no such key" in str(exc).lower():
                 # No stream: nothing was appended for twice the window.
@@ -228,10 +215,10 @@ class RedisLog:
         out: list[tuple[Pos, LogRecord]] = []
         cursor = "(" + format_pos(pos)
         while True:
-            rows: Any = await self._redis.xrange(_key(namespace), min=cursor, count=1000)
+            rows: Any = await self._redis.xrange(stream_key(namespace), min=cursor, count=1000)
             for entry_id, fields in rows:
                 try:
-                    out.append((_pos(entry_id), LogRecord.from_json(fields["d"])))
+                    out.append((stream_pos(entry_id), record_of(fields)))
                 except (KeyError, ValueError, TypeError):
                     continue
             if len(rows) < 1000:
