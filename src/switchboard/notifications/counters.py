@@ -1,0 +1,64 @@
+"""Maintained unread counts (`notification_unread`): the statements that keep them in step.
+
+Each is run inside the transaction that delivers or reads the notifications it
+counts, so a count never disagrees with the rows once committed. Changes are
+deltas (add what was delivered, subtract what was marked read), never "set to
+what I counted", so concurrent writers on other nodes do not overwrite each
+other's changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from sqlalchemy import case, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from switchboard.storage.models import NotificationUnread
+from switchboard.types import UserId
+
+_U = NotificationUnread
+
+
+async def add_unread(
+    session: AsyncSession, dialect: str, deltas: Mapping[UserId, int]
+) -> dict[UserId, int]:
+    """Add `deltas` to the users' counts in one UPSERT; the new counts, from its RETURNING.
+
+    Rows go in user-id order so that two nodes adding to overlapping users
+    lock the rows in the same order (no deadlock on PostgreSQL).
+    """
+    if not deltas:
+        return {}
+    insert = sqlite_insert if dialect == "sqlite" else pg_insert
+    rows = insert(_U).values([{"user_id": uid, "count": deltas[uid]} for uid in sorted(deltas)])
+    upsert = rows.on_conflict_do_update(
+        index_elements=[_U.user_id], set_={"count": _U.count + rows.excluded.count}
+    ).returning(_U.user_id, _U.count)
+    return dict((await session.execute(upsert)).tuples().all())
+
+
+async def subtract_unread(session: AsyncSession, user_id: UserId, n: int) -> int:
+    """Take `n` off one user's count (never below 0); the new count."""
+    if n <= 0:
+        return (await read_unread(session, [user_id])).get(user_id, 0)
+    stmt = (
+        update(_U)
+        .where(_U.user_id == user_id)
+        .values(count=case((_U.count > n, _U.count - n), else_=0))
+        .returning(_U.count)
+    )
+    return int(await session.scalar(stmt) or 0)
+
+
+async def read_unread(session: AsyncSession, user_ids: Iterable[UserId]) -> dict[UserId, int]:
+    """The counts of these users (0 for a user without a row), one primary-key lookup each."""
+    ids = set(user_ids)
+    if not ids:
+        return {}
+    counts: dict[UserId, int] = dict.fromkeys(ids, 0)
+    rows = await session.execute(select(_U.user_id, _U.count).where(_U.user_id.in_(ids)))
+    counts.update(rows.tuples().all())
+    return counts
