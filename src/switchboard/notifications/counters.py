@@ -33,11 +33,14 @@ async def add_unread(
     if not deltas:
         return {}
     insert = sqlite_insert if dialect == "sqlite" else pg_insert
-    rows = insert(_U).values([{"user_id": uid, "count": deltas[uid]} for uid in sorted(deltas)])
+    rows = insert(_U)
     upsert = rows.on_conflict_do_update(
         index_elements=[_U.user_id], set_={"count": _U.count + rows.excluded.count}
     ).returning(_U.user_id, _U.count)
-    return dict((await session.execute(upsert)).tuples().all())
+    # Executed with a parameter list: one cached statement that SQLAlchemy sends as
+    # a single multi-row UPSERT ("insertmanyvalues"), not one statement per user.
+    params = [{"user_id": uid, "count": deltas[uid]} for uid in sorted(deltas)]
+    return dict((await session.execute(upsert, params)).tuples().all())
 
 
 async def subtract_unread(session: AsyncSession, user_id: UserId, n: int) -> int:
