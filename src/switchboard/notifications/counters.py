@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from sqlalchemy import case, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from switchboard.storage.models import NotificationUnread
 from switchboard.types import UserId
@@ -23,7 +23,7 @@ _U = NotificationUnread
 
 
 async def add_unread(
-    session: AsyncSession, dialect: str, deltas: Mapping[UserId, int]
+    session: AsyncSession | AsyncConnection, dialect: str, deltas: Mapping[UserId, int]
 ) -> dict[UserId, int]:
     """Add `deltas` to the users' counts in one UPSERT; the new counts, from its RETURNING.
 

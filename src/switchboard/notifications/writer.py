@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, String, Text, insert, literal, select
+from sqlalchemy import JSON, String, Text, bindparam, insert, select
 
 from switchboard.notifications.counters import add_unread
 from switchboard.notifications.schemas import NotificationOut, NotifyIn, NotifyResult, iso
@@ -80,13 +80,15 @@ class NotificationWriter:
         now = utcnow()
         stored: list[dict[UserId, int]] = []
         async with self.db.write_session() as session:
+            # Core statements on the session's connection: no ORM unit of work to run.
+            conn = await session.connection()
             for job in batch:
-                rows = await session.execute(_insert(job, now))
+                rows = await conn.execute(_INSERT, _insert_params(job, now))
                 stored.append(dict(rows.tuples().all()))
             delivered = Counter(
                 uid for job, ids in zip(batch, stored, strict=True) if job.push for uid in ids
             )
-            counts = await add_unread(session, self.db.dialect, delivered)
+            counts = await add_unread(conn, self.db.dialect, delivered)
             await session.commit()
         deliveries: list[Delivery] = []
         for job, ids in zip(batch, stored, strict=True):
@@ -104,38 +106,38 @@ class NotificationWriter:
         _answer(batch, stored)
 
 
-def _insert(job: NotifyJob, now: datetime) -> Any:
-    """One request's rows in one statement; RETURNING (id, user_id) for each stored row."""
-    req = job.request
-    deliver_at = req.deliver_at or now
+def _insert_statement() -> Any:
+    """`INSERT … SELECT` of one request's rows, built once (its compiled form is cached)."""
+    n = Notification
     rows = select(
         User.id,
-        literal(req.type, String()),
-        literal(req.title, String()),
-        literal(req.body, Text()),
-        literal(req.data, JSON()),
-        literal(now, UTCDateTime()),
-        literal(deliver_at, UTCDateTime()),
-        literal(now if job.push else None, UTCDateTime()),
-    ).where(User.id.in_(job.user_ids))
-    n = Notification
-    return (
-        insert(n)
-        .from_select(
-            [
-                n.user_id,
-                n.type,
-                n.title,
-                n.body,
-                n.data,
-                n.created_at,
-                n.deliver_at,
-                n.delivered_at,
-            ],
-            rows,
-        )
-        .returning(n.user_id, n.id)
-    )
+        bindparam("type", type_=String()),
+        bindparam("title", type_=String()),
+        bindparam("body", type_=Text()),
+        bindparam("data", type_=JSON()),
+        bindparam("created_at", type_=UTCDateTime()),
+        bindparam("deliver_at", type_=UTCDateTime()),
+        bindparam("delivered_at", type_=UTCDateTime()),
+    ).where(User.id.in_(bindparam("user_ids", expanding=True)))
+    columns = [n.user_id, n.type, n.title, n.body, n.data, n.created_at, n.deliver_at]
+    return insert(n).from_select([*columns, n.delivered_at], rows).returning(n.user_id, n.id)
+
+
+_INSERT = _insert_statement()
+
+
+def _insert_params(job: NotifyJob, now: datetime) -> dict[str, Any]:
+    req = job.request
+    return {
+        "type": req.type,
+        "title": req.title,
+        "body": req.body,
+        "data": req.data,
+        "created_at": now,
+        "deliver_at": req.deliver_at or now,
+        "delivered_at": now if job.push else None,
+        "user_ids": job.user_ids,
+    }
 
 
 def _payload_base(request: NotifyIn, now: datetime) -> dict[str, Any]:
