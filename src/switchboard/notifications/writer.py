@@ -1,13 +1,14 @@
-"""Group commit for notification requests: one statement per request, one commit per batch.
+"""Group commit for notification requests: a few statements per batch, one commit.
 
-Each request (one notification for up to 1000 users) is one
-`INSERT … SELECT … FROM users WHERE id IN (…) RETURNING id, user_id`: the
-rows of every existing user in one statement, unknown users simply not
-selected, the content bound once. The due ones then add to their users'
-maintained unread counts in one UPSERT … RETURNING for the whole batch, and
-the batch commits. Only after the commit are the pushes handed to `published`
-(each recipient's rows and its new count, with no query in between) and the
-callers answered: nothing is acknowledged before it is durable.
+Each request (one notification for up to 1000 users) is one SELECT of its
+users' rows, with the content bound once and unknown users simply not
+selected; requests that share no user go into one `INSERT … SELECT … UNION
+ALL … RETURNING user_id, id` (rows.py), so a batch usually costs one INSERT.
+The due rows then add to their users' maintained unread counts in one
+UPSERT … RETURNING for the whole batch, and the batch commits. Only after the
+commit are the pushes handed to `published` (each recipient's rows and its
+new count, with no query in between) and the callers answered: nothing is
+acknowledged before it is durable.
 """
 
 from __future__ import annotations
@@ -20,13 +21,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, String, Text, bindparam, insert, select
-
 from switchboard.notifications.counters import add_unread
+from switchboard.notifications.rows import branch_params, insert_statement, pack
 from switchboard.notifications.schemas import NotificationOut, NotifyIn, NotifyResult, iso
 from switchboard.storage.database import Database
 from switchboard.storage.group_commit import GroupCommit
-from switchboard.storage.models import Notification, User, UTCDateTime, format_id, utcnow
+from switchboard.storage.models import format_id, utcnow
 from switchboard.types import UserId
 
 log = logging.getLogger("switchboard.notifications")
@@ -78,13 +78,20 @@ class NotificationWriter:
 
     async def _commit(self, batch: list[NotifyJob]) -> None:
         now = utcnow()
-        stored: list[dict[UserId, int]] = []
+        stored: list[dict[UserId, int]]
         async with self.db.write_session() as session:
             # Core statements on the session's connection: no ORM unit of work to run.
             conn = await session.connection()
-            for job in batch:
-                rows = await conn.execute(_INSERT, _insert_params(job, now))
-                stored.append(dict(rows.tuples().all()))
+            stored = [{} for _ in batch]
+            for group in pack([job.user_ids for job in batch]):
+                params: dict[str, Any] = {}
+                owner: dict[UserId, int] = {}  # user -> index in batch (unique in a group)
+                for i, b in enumerate(group):
+                    params.update(_params(i, batch[b], now))
+                    owner.update(dict.fromkeys(batch[b].user_ids, b))
+                rows = await conn.execute(insert_statement(len(group)), params)
+                for uid, nid in rows.tuples():
+                    stored[owner[uid]][uid] = nid
             delivered = Counter(
                 uid for job, ids in zip(batch, stored, strict=True) if job.push for uid in ids
             )
@@ -106,38 +113,16 @@ class NotificationWriter:
         _answer(batch, stored)
 
 
-def _insert_statement() -> Any:
-    """`INSERT … SELECT` of one request's rows, built once (its compiled form is cached)."""
-    n = Notification
-    rows = select(
-        User.id,
-        bindparam("type", type_=String()),
-        bindparam("title", type_=String()),
-        bindparam("body", type_=Text()),
-        bindparam("data", type_=JSON()),
-        bindparam("created_at", type_=UTCDateTime()),
-        bindparam("deliver_at", type_=UTCDateTime()),
-        bindparam("delivered_at", type_=UTCDateTime()),
-    ).where(User.id.in_(bindparam("user_ids", expanding=True)))
-    columns = [n.user_id, n.type, n.title, n.body, n.data, n.created_at, n.deliver_at]
-    return insert(n).from_select([*columns, n.delivered_at], rows).returning(n.user_id, n.id)
-
-
-_INSERT = _insert_statement()
-
-
-def _insert_params(job: NotifyJob, now: datetime) -> dict[str, Any]:
+def _params(i: int, job: NotifyJob, now: datetime) -> dict[str, Any]:
     req = job.request
-    return {
-        "type": req.type,
-        "title": req.title,
-        "body": req.body,
-        "data": req.data,
-        "created_at": now,
-        "deliver_at": req.deliver_at or now,
-        "delivered_at": now if job.push else None,
-        "user_ids": job.user_ids,
-    }
+    return branch_params(
+        i,
+        (req.type, req.title, req.body, req.data),
+        job.user_ids,
+        created_at=now,
+        deliver_at=req.deliver_at or now,
+        delivered_at=now if job.push else None,
+    )
 
 
 def _payload_base(request: NotifyIn, now: datetime) -> dict[str, Any]:
