@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,9 +17,11 @@ from pathlib import Path
 import httpx
 import pytest
 from alembic import command
-from sqlalchemy import create_engine
+from sqlalchemy import Connection, insert, select
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from switchboard.storage.migrate import alembic_config
+from switchboard.storage.models import Notification, NotificationUnread, User
 from tests.conftest import ServerFactory
 from tests.notifications.helpers import NS, first, listing, notify, start_server, tab
 from tests.support.clients import Account, register
@@ -155,41 +156,46 @@ async def test_scheduled_notifications_count_once_when_delivered(
     assert count == len(scheduled)
 
 
-def test_migration_backfills_counts_from_existing_rows(tmp_path: Path) -> None:
-    db = tmp_path / "old.db"
-    engine = create_engine(f"sqlite:///{db}")
+async def test_migration_backfills_counts_from_existing_rows(database_url: str) -> None:
+    engine = create_async_engine(database_url)
     cfg = alembic_config()
-    with engine.begin() as conn:
+
+    def upgrade(conn: Connection, to: str) -> None:
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0002")
-    now = "2026-11-30 10:00:00.000000"
-    raw = sqlite3.connect(db)
-    with raw:
-        raw.executemany(
-            "INSERT INTO users (id, email, name, password_hash, created_at) VALUES (?, ?, 'u', 'x', ?)",
-            [(1, "a@example.com", now), (2, "b@example.com", now), (3, "c@example.com", now)],
-        )
-        rows = [
-            (1, now, None),  # delivered, unread: counted
-            (1, now, None),
-            (1, now, now),  # read
-            (1, None, None),  # not yet delivered
-            (2, now, now),
-            (3, now, None),
-        ]
-        raw.executemany(
-            "INSERT INTO notifications (user_id, type, title, body, data, created_at,"
-            " deliver_at, delivered_at, read_at) VALUES (?, 't', 't', '', '{}', ?, ?, ?, ?)",
-            [(uid, now, now, delivered, read) for uid, delivered, read in rows],
-        )
-    raw.close()
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
-    engine.dispose()
-    raw = sqlite3.connect(db)
+        command.upgrade(cfg, to)
+
+    now = datetime(2026, 11, 30, 10, tzinfo=UTC)
+    rows = [
+        (1, now, None),  # delivered, unread: counted
+        (1, now, None),
+        (1, now, now),  # read
+        (1, None, None),  # not yet delivered
+        (2, now, now),
+        (3, now, None),
+    ]
     try:
-        counts = dict(raw.execute("SELECT user_id, count FROM notification_unread").fetchall())
+        async with engine.begin() as conn:
+            await conn.run_sync(upgrade, "0002")
+            await conn.execute(
+                insert(User),
+                [
+                    {"id": i, "email": f"u{i}@example.com", "name": "u", "password_hash": "x"}
+                    for i in (1, 2, 3)
+                ],
+            )
+            await conn.execute(
+                insert(Notification),
+                [
+                    {"user_id": uid, "type": "t", "title": "t", "body": "", "data": {},
+                     "created_at": now, "deliver_at": now, "delivered_at": delivered,
+                     "read_at": read}
+                    for uid, delivered, read in rows
+                ],
+            )  # fmt: skip
+        async with engine.begin() as conn:
+            await conn.run_sync(upgrade, "head")
+            found = await conn.execute(select(NotificationUnread.user_id, NotificationUnread.count))
+            counts = dict(found.tuples().all())
     finally:
-        raw.close()
+        await engine.dispose()
     assert counts == {1: 2, 3: 1}
