@@ -2,12 +2,13 @@
 
     .venv/bin/python -m bench.http_floor [--requests 3000] [--connections 32]
 
-Three kinds of POST /api/internal/notifications that store nothing: a wrong
-key (401, refused by a dependency), an invalid body (422, refused by
-validation) and ten unknown users (404: the writer runs its statement and
-commits, no row matches). Server CPU per request is the floor that every
-notification request pays on top of its deliveries. Prints figures; asserts
-nothing.
+Kinds of POST /api/internal/notifications: a wrong key (401, refused by a
+dependency), an invalid body (422, refused by validation), ten unknown users
+(404: the writer runs its statement and commits, no row matches) and ten
+known users of whom none is connected (202: rows stored, counts added, the
+broadcasts reach no socket). Server CPU per request is what every
+notification request pays on top of delivering to sockets. Prints figures;
+asserts nothing.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any
 
 from bench.http_pool import HttpPool
 from bench.servers import API_KEY, RunningServer, kinds
+from bench.users import register_http
 
 PATH = "/api/internal/notifications"
 UNKNOWN = 10**12
@@ -52,8 +54,13 @@ async def main(argv: list[str] | None = None) -> int:
     pool = HttpPool(server.port, args.connections)
     try:
         await pool.open()
+        known = [u.id for u in await register_http(server.url, range(10))]
+        cases = [
+            *CASES,
+            ("202 ten known users, none connected", API_KEY, {"user_ids": known, "title": "t"}),
+        ]
         per_worker = args.requests // args.connections
-        for label, key, payload in CASES:
+        for label, key, payload in cases:
             raw = pool.prepare(PATH, payload, {"Authorization": f"Bearer {key}"})
 
             async def worker(request: bytes = raw) -> None:

@@ -18,8 +18,12 @@ from switchboard.notifications.schemas import NotifyIn, NotifyOut
 router = APIRouter(prefix="/api/internal", tags=["internal"])
 
 
-def require_api_key(request: Request, ctx: Ctx) -> None:
-    """404 when the internal API is disabled, 401 for a missing or wrong key."""
+async def require_api_key(request: Request, ctx: Ctx) -> None:
+    """404 when the internal API is disabled, 401 for a missing or wrong key.
+
+    `async` although it never awaits: FastAPI runs a plain `def` dependency in
+    its thread pool, a thread hand-off on every request.
+    """
     key = ctx.settings.api_key
     if not key:
         raise HTTPException(status_code=404, detail="Not Found")
