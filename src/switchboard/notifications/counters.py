@@ -40,7 +40,7 @@ async def add_unread(
     # Executed with a parameter list: one cached statement that SQLAlchemy sends as
     # a single multi-row UPSERT ("insertmanyvalues"), not one statement per user.
     params = [{"user_id": uid, "count": deltas[uid]} for uid in sorted(deltas)]
-    return dict((await session.execute(upsert, params)).tuples().all())
+    return {uid: count for uid, count in await session.execute(upsert, params)}
 
 
 async def subtract_unread(session: AsyncSession, user_id: UserId, n: int) -> int:
@@ -63,5 +63,5 @@ async def read_unread(session: AsyncSession, user_ids: Iterable[UserId]) -> dict
         return {}
     counts: dict[UserId, int] = dict.fromkeys(ids, 0)
     rows = await session.execute(select(_U.user_id, _U.count).where(_U.user_id.in_(ids)))
-    counts.update(rows.tuples().all())
+    counts.update((uid, count) for uid, count in rows)
     return counts

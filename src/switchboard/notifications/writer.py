@@ -90,7 +90,7 @@ class NotificationWriter:
                     params.update(_params(i, batch[b], now))
                     owner.update(dict.fromkeys(batch[b].user_ids, b))
                 rows = await conn.execute(insert_statement(len(group)), params)
-                for uid, nid in rows.tuples():
+                for uid, nid in rows:
                     stored[owner[uid]][uid] = nid
             delivered = Counter(
                 uid for job, ids in zip(batch, stored, strict=True) if job.push for uid in ids
