@@ -77,40 +77,56 @@ class NotificationWriter:
         return await job.done
 
     async def _commit(self, batch: list[NotifyJob]) -> None:
+        """Store the batch, then push and answer; nothing after the commit may raise.
+
+        GroupCommit retries a batch whose `_commit` raised, so an error after
+        the commit would store its notifications twice: it is logged instead.
+        """
         now = utcnow()
-        stored: list[dict[UserId, int]]
-        async with self.db.write_session() as session:
-            # Core statements on the session's connection: no ORM unit of work to run.
-            conn = await session.connection()
-            stored = [{} for _ in batch]
-            for group in pack([job.user_ids for job in batch]):
-                params: dict[str, Any] = {}
-                owner: dict[UserId, int] = {}  # user -> index in batch (unique in a group)
-                for i, b in enumerate(group):
-                    params.update(_params(i, batch[b], now))
-                    owner.update(dict.fromkeys(batch[b].user_ids, b))
-                rows = await conn.execute(insert_statement(len(group)), params)
-                for uid, nid in rows:
-                    stored[owner[uid]][uid] = nid
-            delivered = Counter(
-                uid for job, ids in zip(batch, stored, strict=True) if job.push for uid in ids
-            )
-            counts = await add_unread(conn, self.db.dialect, delivered)
-            await session.commit()
-        deliveries: list[Delivery] = []
-        for job, ids in zip(batch, stored, strict=True):
-            if job.push and ids:
-                base = _payload_base(job.request, now)
-                for uid, nid in sorted(ids.items(), key=lambda item: item[1]):
-                    deliveries.append(Delivery(uid, {**base, "id": format_id(nid)}))
-        if deliveries:
-            try:
+        stored, counts = await self._store(batch, now)
+        try:
+            deliveries = [
+                Delivery(uid, {**_payload_base(job.request, now), "id": format_id(nid)})
+                for job, ids in zip(batch, stored, strict=True)
+                if job.push
+                for uid, nid in sorted(ids.items(), key=lambda item: item[1])
+            ]
+            if deliveries:
                 await self.published(deliveries, counts)
-            except Exception:
-                # Stored and listed all the same: a failed push is not a failed write
-                # (and must not reach GroupCommit, which would store the batch again).
-                log.exception("pushing a batch of %d notifications failed", len(deliveries))
+        except Exception:
+            # Stored and listed all the same: a failed push is not a failed write.
+            log.exception("pushing a batch of %d requests failed", len(batch))
         _answer(batch, stored)
+
+    async def _store(
+        self, batch: list[NotifyJob], now: datetime
+    ) -> tuple[list[dict[UserId, int]], dict[UserId, int]]:
+        """One transaction: every request's rows and the due ones' counts; (ids, counts)."""
+        stored: list[dict[UserId, int]] = [{} for _ in batch]
+        committed = False
+        try:
+            async with self.db.write_session() as session:
+                # Core statements on the session's connection: no ORM unit of work.
+                conn = await session.connection()
+                for group in pack([job.user_ids for job in batch]):
+                    params: dict[str, Any] = {}
+                    owner: dict[UserId, int] = {}  # user -> its request (unique in a group)
+                    for i, b in enumerate(group):
+                        params.update(_params(i, batch[b], now))
+                        owner.update(dict.fromkeys(batch[b].user_ids, b))
+                    for uid, nid in await conn.execute(insert_statement(len(group)), params):
+                        stored[owner[uid]][uid] = nid
+                delivered = Counter(
+                    uid for job, ids in zip(batch, stored, strict=True) if job.push for uid in ids
+                )
+                counts = await add_unread(conn, self.db.dialect, delivered)
+                await session.commit()
+                committed = True
+        except Exception:
+            if not committed:
+                raise
+            log.exception("closing the session of a committed batch failed")
+        return stored, counts
 
 
 def _params(i: int, job: NotifyJob, now: datetime) -> dict[str, Any]:
