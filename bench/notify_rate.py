@@ -51,11 +51,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--generator-core", type=int, default=1)
     p.add_argument("--profile", type=Path, default=None, help="py-spy output directory")
     p.add_argument("--py-spy", default=shutil.which("py-spy") or "py-spy")
-    p.add_argument(
-        "--profile-pausing",
-        action="store_true",
-        help="let py-spy pause the server per sample: exact stacks, slower server",
-    )
     p.add_argument("--label", default="", help="a word for the results file name")
     p.add_argument("--out", type=Path, default=None)
     return p.parse_args(argv)
@@ -105,9 +100,7 @@ async def one_round(
         if args.profile is not None:
             args.profile.mkdir(parents=True, exist_ok=True)
             out = args.profile / f"notify-{args.label or 'run'}-{server.port}.txt"
-            argv = [args.py_spy, "record", "--format", "raw", "-r", "200"]
-            if not args.profile_pausing:
-                argv.append("--nonblocking")
+            argv = [args.py_spy, "record", "--format", "raw", "--nonblocking", "-r", "200"]
             argv += ["-d", str(int(args.seconds)), "-o", str(out), "-p", str(server.pid)]
             spy = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         behind = max(3, 4000 // args.per_request)
