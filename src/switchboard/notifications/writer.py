@@ -85,12 +85,12 @@ class NotificationWriter:
         now = utcnow()
         stored, counts = await self._store(batch, now)
         try:
-            deliveries = [
-                Delivery(uid, {**_payload_base(job.request, now), "id": format_id(nid)})
-                for job, ids in zip(batch, stored, strict=True)
-                if job.push
-                for uid, nid in sorted(ids.items(), key=lambda item: item[1])
-            ]
+            deliveries: list[Delivery] = []
+            for job, ids in zip(batch, stored, strict=True):
+                if job.push and ids:
+                    base = _payload_base(job.request, now)  # once per request
+                    for uid, nid in sorted(ids.items(), key=lambda item: item[1]):
+                        deliveries.append(Delivery(uid, {**base, "id": format_id(nid)}))
             if deliveries:
                 await self.published(deliveries, counts)
         except Exception:
