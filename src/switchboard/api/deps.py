@@ -13,7 +13,9 @@ from switchboard.context import AppContext
 from switchboard.errors import InvalidApiKeyError, NotFoundError
 
 
-def get_ctx(request: Request) -> AppContext:
+async def get_ctx(request: Request) -> AppContext:
+    # `async` although it never awaits: FastAPI runs a plain `def` dependency in
+    # its thread pool, a thread hand-off on every request.
     ctx: AppContext = request.app.state.ctx
     return ctx
 
@@ -52,7 +54,7 @@ async def get_claims(request: Request, ctx: Ctx) -> TokenClaims:
 Claims = Annotated[TokenClaims, Depends(get_claims)]
 
 
-def get_user_id(claims: Claims) -> int:
+async def get_user_id(claims: Claims) -> int:
     return claims.user_id
 
 
@@ -64,7 +66,7 @@ INTERNAL_API_DISABLED = (
 )
 
 
-def require_api_key(request: Request, ctx: Ctx) -> None:
+async def require_api_key(request: Request, ctx: Ctx) -> None:
     """The internal API's guard: `Authorization: Bearer <SWITCHBOARD_API_KEY>`.
 
     Without a configured key every call is refused with 404 whose body says the

@@ -62,7 +62,7 @@ def _revocations(ctx: AppContext) -> RevocationService:
     return revocations
 
 
-def get_limits(request: Request) -> Limits:
+async def get_limits(request: Request) -> Limits:
     limits: Limits = request.app.state.limits
     return limits
 

@@ -149,7 +149,7 @@ class ChatService:
 
         def read(conn: Connection) -> dict[UserId, list[int]]:
             found: dict[UserId, list[int]] = {}
-            for uid, cid in conn.execute(stmt).tuples():
+            for uid, cid in conn.execute(stmt):
                 found.setdefault(uid, []).append(cid)
             return found
 

@@ -8,9 +8,9 @@ After the commit the batch's `message:new` broadcasts leave in id order, all
 in one event-loop iteration, so the transport writes each recipient once for
 the whole batch.
 
-A batch that fails as a whole (a `client_msg_id` race lost to another node,
-a database error) is retried one message at a time, so one bad send only
-fails itself.
+The queueing is `storage.group_commit.GroupCommit`. A batch that fails as a
+whole (a `client_msg_id` race lost to another node, a database error) is
+retried one message at a time, so one bad send only fails itself.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from switchboard.chat.schemas import MessageOut
 from switchboard.errors import AppError, ForbiddenError, NotFoundError
 from switchboard.storage.database import Database
+from switchboard.storage.group_commit import GroupCommit
 from switchboard.storage.models import (
     Conversation,
     ConversationMember,
@@ -60,9 +61,9 @@ class MessageWriter:
     def __init__(self, db: Database, published: Published) -> None:
         self.db = db
         self.published = published
-        self._queue: list[Send] = []
-        self._running = False
-        self._task: asyncio.Task[None] | None = None
+        self._group: GroupCommit[Send] = GroupCommit(
+            self._commit, _fail, max_weight=MAX_BATCH, name="batch of sends"
+        )
 
     async def write(
         self, sender_id: UserId, conversation_id: int, body: str, client_msg_id: str | None
@@ -70,34 +71,8 @@ class MessageWriter:
         """The stored message and whether it is new (False: an earlier copy of a retry)."""
         loop = asyncio.get_running_loop()
         send = Send(sender_id, conversation_id, body, client_msg_id, loop.create_future())
-        self._queue.append(send)
-        if not self._running:
-            self._running = True
-            self._task = loop.create_task(self._drain())
+        self._group.submit(send)
         return await send.done
-
-    async def _drain(self) -> None:
-        try:
-            while self._queue:
-                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
-                try:
-                    await self._commit(batch)
-                except Exception:
-                    # Once more, one by one: a retry whose first copy another node
-                    # stored meanwhile now finds it; anything else fails alone.
-                    log.info("a batch of %d sends failed; retrying one by one", len(batch))
-                    for send in batch:
-                        if send.done.done():
-                            continue
-                        try:
-                            await self._commit([send])
-                        except Exception as exc:
-                            _fail(send, exc)
-        finally:
-            self._running = False
-            for send in self._queue:  # only when cancelled at shutdown
-                if not send.done.done():
-                    send.done.cancel()
 
     async def _commit(self, batch: list[Send]) -> None:
         # One transaction, one hand-off to the database (see Database.run_write).
@@ -133,13 +108,14 @@ def _store(conn: Connection, batch: list[Send]) -> Stored:
     """Check membership, find earlier copies of retries, insert the rest: one transaction."""
     cm = ConversationMember
     pairs = {(s.conversation_id, s.sender_id) for s in batch}
-    members = set(
-        conn.execute(
+    members: set[tuple[int, int]] = {
+        (cid, uid)
+        for cid, uid in conn.execute(
             select(cm.conversation_id, cm.user_id).where(
                 tuple_(cm.conversation_id, cm.user_id).in_(pairs)
             )
-        ).tuples()
-    )
+        )
+    }
     refused: dict[int, AppError] = {}
     unknown = {cid for cid, uid in pairs if (cid, uid) not in members}
     if unknown:

@@ -5,27 +5,33 @@ receives `notification` can always find it again with the HTTP list. A row with
 `delivered_at IS NULL` is waiting for delivery (scheduled, or stored by a
 process without a running server, such as `switchboard notify`) and is
 invisible to lists and counts until the scheduler claims it.
+
+Unread counts are maintained (counters.py), not counted: delivering a row adds
+to its user's count and reading subtracts, in the same transaction, so a push
+carries the count the write returned and a connect reads one row.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 
 from switchboard.errors import NotFoundError
+from switchboard.notifications.counters import add_unread, read_unread, subtract_unread
 from switchboard.notifications.schemas import NotificationOut, NotifyIn, NotifyResult
+from switchboard.notifications.writer import Delivery, NotificationWriter
 from switchboard.realtime.facade import Realtime
 from switchboard.storage.database import Database
 from switchboard.storage.loader import BatchLoader
-from switchboard.storage.models import Notification, User, format_id, parse_id, utcnow
+from switchboard.storage.models import Notification, parse_id, utcnow
 from switchboard.types import NOTIFICATIONS, Sid, UserId, user_room
 
 log = logging.getLogger("switchboard.notifications")
 
-UNKNOWN_USER = "not_found"
 NOTIFICATION_EVENT = "notification"
 UNREAD_COUNT_EVENT = "notification:unread_count"
 
@@ -39,51 +45,23 @@ class NotificationService:
     def __init__(self, db: Database, realtime: Realtime) -> None:
         self.db = db
         self.realtime = realtime
+        self.writer = NotificationWriter(db, self._push)
         # Every /notifications connect asks for a count: a burst shares one query.
         self._unread: BatchLoader[UserId, int] = BatchLoader(self.unread_counts, 0)
 
     # -- creating ----------------------------------------------------------------------
 
     async def notify(self, request: NotifyIn) -> list[NotifyResult]:
-        """Store one notification per distinct user (one transaction), then push the due ones.
+        """Store one notification per distinct existing user, then push the due ones.
 
-        A notification is pushed at once only when it is due and this process
-        runs the server; otherwise it is stored undelivered and the scheduler of
-        a running server delivers it (exactly once, even with several nodes).
+        Requests that arrive together share one transaction (writer.py), each
+        request one INSERT. A notification is pushed at once only when it is
+        due and this process runs the server; otherwise it is stored
+        undelivered and the scheduler of a running server delivers it (exactly
+        once, even with several nodes).
         """
-        now = utcnow()
-        user_ids = list(dict.fromkeys(request.user_ids))  # one each, in the caller's order
-        deliver_at = request.deliver_at or now
-        push_now = deliver_at <= now and self.realtime.started
-        rows: dict[UserId, Notification] = {}
-        async with self.db.session() as session:
-            existing = set(await session.scalars(select(User.id).where(User.id.in_(user_ids))))
-        # A fresh transaction whose first statement writes: on SQLite a read transaction
-        # upgraded to a write fails at once (SQLITE_BUSY_SNAPSHOT) if another process
-        # wrote meanwhile, whereas a write-first one waits for the lock.
-        async with self.db.write_session() as session:
-            for uid in user_ids:
-                if uid in existing:
-                    rows[uid] = Notification(
-                        user_id=uid,
-                        type=request.type,
-                        title=request.title,
-                        body=request.body,
-                        data=request.data,
-                        created_at=now,
-                        deliver_at=deliver_at,
-                        delivered_at=now if push_now else None,
-                    )
-            session.add_all(rows.values())
-            await session.commit()
-        if push_now:
-            await self._push(list(rows.values()))
-        return [
-            NotifyResult(user_id=uid, id=format_id(rows[uid].id), error=None)
-            if uid in rows
-            else NotifyResult(user_id=uid, id=None, error=UNKNOWN_USER)
-            for uid in user_ids
-        ]
+        due = request.deliver_at is None or request.deliver_at <= utcnow()
+        return await self.writer.write(request, push=due and self.realtime.started)
 
     # -- reading -----------------------------------------------------------------------
 
@@ -92,19 +70,9 @@ class NotificationService:
         return await self._unread.load(user_id)
 
     async def unread_counts(self, user_ids: Iterable[UserId]) -> dict[UserId, int]:
-        ids = set(user_ids)
-        if not ids:
-            return {}
-        stmt = (
-            select(Notification.user_id, func.count())
-            .where(Notification.user_id.in_(ids), _UNREAD, _VISIBLE)
-            .group_by(Notification.user_id)
-        )
-        async with self.db.session() as session:
-            counts: dict[UserId, int] = {uid: 0 for uid in ids}
-            for uid, count in (await session.execute(stmt)).tuples():
-                counts[uid] = count
-            return counts
+        ids = list(user_ids)
+        # A connect storm's counts: one primary-key lookup per batch of users.
+        return await self.db.run_read(lambda conn: read_unread(conn, ids))
 
     async def recent(
         self,
@@ -140,30 +108,38 @@ class NotificationService:
         if nid is None:
             raise NotFoundError("notification not found")
         mine = (Notification.id == nid, Notification.user_id == user_id, _VISIBLE)
-        async with self.db.session() as session:
-            await session.execute(
+        async with self.db.write_session() as session:
+            marked = await session.execute(
                 update(Notification)
                 .where(*mine, _UNREAD)
                 .values(read_at=utcnow())
                 .execution_options(synchronize_session=False)
             )
-            await session.commit()
+            n = _rowcount(marked)
+            count = await session.run_sync(lambda s: subtract_unread(s.connection(), user_id, n))
             row = await session.scalar(select(Notification).where(*mine))
+            await session.commit()
         if row is None:
             raise NotFoundError("notification not found")
-        return row, await self.unread_count(user_id)
+        return row, count
 
     async def mark_all_read(self, user_id: UserId) -> int:
-        """Mark every delivered notification of the user read; the new unread count."""
-        async with self.db.session() as session:
-            await session.execute(
+        """Mark every delivered notification of the user read; the new unread count.
+
+        The count drops by the rows this call marked (not to 0): a notification
+        delivered by another node meanwhile stays counted.
+        """
+        async with self.db.write_session() as session:
+            marked = await session.execute(
                 update(Notification)
                 .where(Notification.user_id == user_id, _UNREAD, _VISIBLE)
                 .values(read_at=utcnow())
                 .execution_options(synchronize_session=False)
             )
+            n = _rowcount(marked)
+            count = await session.run_sync(lambda s: subtract_unread(s.connection(), user_id, n))
             await session.commit()
-        return await self.unread_count(user_id)
+        return count
 
     async def push_unread_count(
         self, user_id: UserId, count: int, *, skip_sid: Sid | None = None
@@ -207,10 +183,15 @@ class NotificationService:
         )
         async with self.db.write_session() as session:
             rows = list(await session.scalars(claim))
+            deltas = Counter(row.user_id for row in rows)
+            counts = await session.run_sync(lambda s: add_unread(s.connection(), deltas))
             await session.commit()
         if rows:
             rows.sort(key=lambda r: r.id)
-            await self._push(rows)
+            deliveries = [
+                Delivery(row.user_id, NotificationOut.of(row).model_dump()) for row in rows
+            ]
+            await self._push(deliveries, counts)
         return len(rows)
 
     async def prune_read(self, retention_days: int) -> int:
@@ -227,12 +208,19 @@ class NotificationService:
 
     # -- pushing -----------------------------------------------------------------------
 
-    async def _push(self, rows: Sequence[Notification]) -> None:
-        """Emit each stored row to its user, then each user's new unread count."""
-        for row in rows:
-            await self.realtime.to_user(
-                row.user_id, NOTIFICATION_EVENT, NotificationOut.of(row).model_dump()
-            )
-        counts = await self.unread_counts(row.user_id for row in rows)
-        for uid, count in counts.items():
-            await self.push_unread_count(uid, count)
+    async def _push(self, deliveries: Sequence[Delivery], counts: Mapping[UserId, int]) -> None:
+        """Emit each row to its user; right after a user's last row, that user's new count.
+
+        The counts come from the write that stored the rows, so the two events
+        leave back to back with no query between them.
+        """
+        last = {d.user_id: i for i, d in enumerate(deliveries)}
+        for i, d in enumerate(deliveries):
+            await self.realtime.to_user(d.user_id, NOTIFICATION_EVENT, d.payload)
+            if last[d.user_id] == i:
+                await self.push_unread_count(d.user_id, counts.get(d.user_id, 0))
+
+
+def _rowcount(result: object) -> int:
+    """Rows an UPDATE changed (every driver we use reports it for UPDATE)."""
+    return int(getattr(result, "rowcount", 0) or 0)

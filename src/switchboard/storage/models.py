@@ -152,13 +152,6 @@ class Notification(Base):
 
     __table_args__ = (
         Index("ix_notifications_user_id", "user_id", "id"),
-        # Unread counts read only the unread, delivered rows of one user.
-        Index(
-            "ix_notifications_unread",
-            "user_id",
-            sqlite_where=text("read_at IS NULL AND delivered_at IS NOT NULL"),
-            postgresql_where=text("read_at IS NULL AND delivered_at IS NOT NULL"),
-        ),
         # The scheduler scans only rows still waiting for delivery.
         Index(
             "ix_notifications_due",
@@ -167,6 +160,22 @@ class Notification(Base):
             postgresql_where=text("delivered_at IS NULL"),
         ),
     )
+
+
+class NotificationUnread(Base):
+    """Each user's number of delivered, unread notifications, kept in step by every write.
+
+    Delivering adds, reading subtracts (never below 0), in the transaction that
+    changes the notifications themselves, so a count is one primary-key read
+    and a push takes it from the write's RETURNING. Users without a row have 0.
+    """
+
+    __tablename__ = "notification_unread"
+
+    user_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    count: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class RevokedToken(Base):
