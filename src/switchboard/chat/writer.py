@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import Connection, insert, select, tuple_, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from switchboard.chat.schemas import MessageOut
@@ -104,24 +104,58 @@ class Stored:
     new: list[MessageOut]  # the messages this batch inserted, in id order
 
 
+# Built once: a statement object that is reused keeps SQLAlchemy's compiled form and
+# cache key, where one built per batch cost more CPU than SQLite's own work. The
+# IN lists are expanding parameters, so one statement serves every batch size;
+# the member and retry lookups select a superset that Python narrows down.
+_tables = Message.metadata.tables
+_members = _tables[ConversationMember.__tablename__].c
+_messages = _tables[Message.__tablename__].c
+_conversations = _tables[Conversation.__tablename__].c
+_MEMBERS = select(_members.conversation_id, _members.user_id).where(
+    _members.conversation_id.in_(bindparam("conversation_ids", expanding=True)),
+    _members.user_id.in_(bindparam("user_ids", expanding=True)),
+)
+_EXISTING = select(_conversations.id).where(
+    _conversations.id.in_(bindparam("conversation_ids", expanding=True))
+)
+_EARLIER = select(
+    _messages.id,
+    _messages.conversation_id,
+    _messages.sender_id,
+    _messages.body,
+    _messages.created_at,
+    _messages.client_msg_id,
+).where(
+    _messages.conversation_id.in_(bindparam("conversation_ids", expanding=True)),
+    _messages.client_msg_id.in_(bindparam("client_msg_ids", expanding=True)),
+)
+# SQLite: SQLAlchemy keeps RETURNING rows in parameter order only by running one
+# INSERT per row, so the batch is one multi-row INSERT instead and its ids are
+# sorted: SQLite inserts a VALUES list in order under the write lock, each row
+# taking a rowid above every existing one, so ascending ids are parameter order.
+# PostgreSQL: SQLAlchemy's own ordered form, which is one statement per batch there.
+_INSERT = insert(_tables[Message.__tablename__]).returning(_messages.id)
+_INSERT_ORDERED = insert(_tables[Message.__tablename__]).returning(
+    _messages.id, sort_by_parameter_order=True
+)
+_TOUCH = (
+    update(_tables[Conversation.__tablename__])
+    .where(_conversations.id.in_(bindparam("conversation_ids", expanding=True)))
+    .values(last_activity_at=bindparam("now"))
+)
+
+
 def _store(conn: Connection, batch: list[Send]) -> Stored:
     """Check membership, find earlier copies of retries, insert the rest: one transaction."""
-    cm = ConversationMember
     pairs = {(s.conversation_id, s.sender_id) for s in batch}
-    members: set[tuple[int, int]] = {
-        (cid, uid)
-        for cid, uid in conn.execute(
-            select(cm.conversation_id, cm.user_id).where(
-                tuple_(cm.conversation_id, cm.user_id).in_(pairs)
-            )
-        )
-    }
+    cids = list({cid for cid, _uid in pairs})
+    rows = conn.execute(_MEMBERS, {"conversation_ids": cids, "user_ids": [u for _c, u in pairs]})
+    members = {(cid, uid) for cid, uid in rows if (cid, uid) in pairs}
     refused: dict[int, AppError] = {}
     unknown = {cid for cid, uid in pairs if (cid, uid) not in members}
     if unknown:
-        existing = set(
-            conn.execute(select(Conversation.id).where(Conversation.id.in_(unknown))).scalars()
-        )
+        existing = set(conn.execute(_EXISTING, {"conversation_ids": list(unknown)}).scalars())
         for cid in unknown:
             refused[cid] = (
                 ForbiddenError("not a member of this conversation")
@@ -155,25 +189,27 @@ def _store(conn: Connection, batch: list[Send]) -> Stored:
     new: list[MessageOut] = []
     if pending:
         # One INSERT ... RETURNING for the batch (ids in the rows' order).
-        ids = conn.execute(
-            insert(Message).returning(Message.id, sort_by_parameter_order=True),
-            [
-                {
-                    "conversation_id": results[i][0].conversation_id,
-                    "sender_id": results[i][0].sender_id,
-                    "body": results[i][0].body,
-                    "client_msg_id": results[i][0].client_msg_id,
-                    "created_at": now,
-                }
-                for i in pending
-            ],
-        ).scalars()
-        conn.execute(
-            update(Conversation)
-            .where(Conversation.id.in_({results[i][0].conversation_id for i in pending}))
-            .values(last_activity_at=now)
+        sqlite = conn.dialect.name == "sqlite"
+        ids: list[int] = list(
+            conn.execute(
+                _INSERT if sqlite else _INSERT_ORDERED,
+                [
+                    {
+                        "conversation_id": results[i][0].conversation_id,
+                        "sender_id": results[i][0].sender_id,
+                        "body": results[i][0].body,
+                        "client_msg_id": results[i][0].client_msg_id,
+                        "created_at": now,
+                    }
+                    for i in pending
+                ],
+            ).scalars()
         )
-        for i, mid in zip(pending, list(ids), strict=True):
+        if sqlite:
+            ids.sort()
+        touched = list({results[i][0].conversation_id for i in pending})
+        conn.execute(_TOUCH, {"conversation_ids": touched, "now": now})
+        for i, mid in zip(pending, ids, strict=True):
             send = results[i][0]
             out = MessageOut(
                 id=format_id(mid),
@@ -201,16 +237,16 @@ def _earlier_copies(conn: Connection, batch: list[Send]) -> dict[tuple[int, int,
     }
     if not keys:
         return {}
-    m = Message.__table__.c
-    rows = conn.execute(
-        select(m.id, m.conversation_id, m.sender_id, m.body, m.created_at, m.client_msg_id).where(
-            tuple_(m.conversation_id, m.sender_id, m.client_msg_id).in_(keys)
-        )
-    )
-    return {
-        (row.conversation_id, row.sender_id, row.client_msg_id or ""): message_out(row)
-        for row in rows
+    params = {
+        "conversation_ids": list({cid for cid, _uid, _key in keys}),
+        "client_msg_ids": list({key for _cid, _uid, key in keys}),
     }
+    found: dict[tuple[int, int, str], MessageOut] = {}
+    for row in conn.execute(_EARLIER, params):
+        key = (row.conversation_id, row.sender_id, row.client_msg_id or "")
+        if key in keys:
+            found[key] = message_out(row)
+    return found
 
 
 class StoredMessage(Protocol):
