@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -41,6 +42,7 @@ def _serve(args: argparse.Namespace) -> int:
 
         async def startup(self, sockets: Any = None) -> None:
             await super().startup(sockets)
+            tune_garbage_collector()
             if self.started:  # not when the port was taken (uvicorn logged why)
                 for line in startup_lines(settings, args.host, args.port):
                     log.info(line)
@@ -78,6 +80,25 @@ def _serve(args: argparse.Namespace) -> int:
     server = _DrainingServer(config)
     server.run()
     return 0
+
+
+# Objects allocated before the cyclic collector runs its youngest generation. A
+# connect storm allocates a few hundred objects per socket that mostly live on,
+# and at CPython's default (700) the collector took about a sixth of the CPU of
+# one (perf, 12,000 sockets); rare larger collections cost less in all.
+GC_YOUNG_THRESHOLD = 50_000
+
+
+def tune_garbage_collector() -> None:
+    """Freeze what start-up allocated and collect the young generation less often.
+
+    `gc.freeze()` moves every object alive now (modules, the app, caches) out
+    of the collector's sight, so no later collection walks them again.
+    """
+    gc.collect()
+    gc.freeze()
+    _young, middle, old = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
 
 
 async def _migrate_async(settings: Settings) -> None:

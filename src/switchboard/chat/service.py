@@ -16,7 +16,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import Connection, CursorResult, and_, delete, func, or_, select, update
+from sqlalchemy import Connection, CursorResult, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
@@ -53,6 +53,13 @@ from switchboard.storage.models import (
 from switchboard.types import CHAT, Room, Sid, UserId, conversation_room, user_room
 
 log = logging.getLogger("switchboard.chat")
+
+# Built once (a connect storm runs it per batch of users): an expanding IN serves every size.
+_MEMBERSHIPS = (
+    select(ConversationMember.user_id, ConversationMember.conversation_id)
+    .where(ConversationMember.user_id.in_(bindparam("user_ids", expanding=True)))
+    .order_by(ConversationMember.user_id, ConversationMember.conversation_id)
+)
 
 
 def _message_id(value: str, field: str) -> int:
@@ -140,16 +147,9 @@ class ChatService:
         return await self._memberships.load(user_id)
 
     async def _conversation_ids_of(self, user_ids: list[UserId]) -> dict[UserId, list[int]]:
-        cm = ConversationMember
-        stmt = (
-            select(cm.user_id, cm.conversation_id)
-            .where(cm.user_id.in_(user_ids))
-            .order_by(cm.user_id, cm.conversation_id)
-        )
-
         def read(conn: Connection) -> dict[UserId, list[int]]:
             found: dict[UserId, list[int]] = {}
-            for uid, cid in conn.execute(stmt):
+            for uid, cid in conn.execute(_MEMBERSHIPS, {"user_ids": user_ids}):
                 found.setdefault(uid, []).append(cid)
             return found
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from sqlalchemy import Connection, case, select, update
+from sqlalchemy import Connection, bindparam, case, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -54,12 +54,16 @@ def subtract_unread(conn: Connection, user_id: UserId, n: int) -> int:
     return int(conn.scalar(stmt) or 0)
 
 
+# Built once (a connect storm runs it per batch): an expanding IN serves every size.
+_READ = select(_U.user_id, _U.count).where(_U.user_id.in_(bindparam("user_ids", expanding=True)))
+
+
 def read_unread(conn: Connection, user_ids: Iterable[UserId]) -> dict[UserId, int]:
     """The counts of these users (0 for a user without a row), one primary-key lookup each."""
     ids = set(user_ids)
     if not ids:
         return {}
     counts: dict[UserId, int] = dict.fromkeys(ids, 0)
-    rows = conn.execute(select(_U.user_id, _U.count).where(_U.user_id.in_(ids)))
+    rows = conn.execute(_READ, {"user_ids": list(ids)})
     counts.update((uid, count) for uid, count in rows)
     return counts
