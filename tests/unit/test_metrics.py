@@ -32,3 +32,30 @@ def test_events_count_per_event_and_long_names_are_cut() -> None:
         == 2
     )
     assert _sample(m, "switchboard_events_in_total", {"namespace": "/chat", "event": "x" * 64}) == 1
+
+
+def test_broadcasts_count_per_event_with_a_fanout_histogram() -> None:
+    m = Metrics()
+    for recipients in (0, 1, 2, 2, 7, 20_000):
+        m.event_out("/chat", "message:new", recipients)
+    m.event_out("/notifications", "notification", 1)
+    sent = {"namespace": "/chat", "event": "message:new"}
+    assert _sample(m, "switchboard_events_out_total", sent) == 6
+    assert (
+        _sample(
+            m,
+            "switchboard_events_out_total",
+            {"namespace": "/notifications", "event": "notification"},
+        )
+        == 1
+    )
+    # Cumulative buckets, as Prometheus reads them: le="2.0" holds 0, 1, 1, 2 and 2.
+    assert _sample(m, "switchboard_emit_fanout_bucket", {"le": "0.0"}) == 1
+    assert _sample(m, "switchboard_emit_fanout_bucket", {"le": "2.0"}) == 5
+    assert _sample(m, "switchboard_emit_fanout_bucket", {"le": "10.0"}) == 6
+    assert _sample(m, "switchboard_emit_fanout_bucket", {"le": "10000.0"}) == 6
+    assert _sample(m, "switchboard_emit_fanout_bucket", {"le": "+Inf"}) == 7
+    assert _sample(m, "switchboard_emit_fanout_count", {}) == 7
+    assert _sample(m, "switchboard_emit_fanout_sum", {}) == 20_013
+    text = m.render().decode()
+    assert 'switchboard_events_out_total{event="message:new",namespace="/chat"} 6.0' in text
