@@ -56,7 +56,9 @@ class BroadcastStats:
             sent.add_metric([namespace, event], n)
         yield sent
         cumulative, total = [], 0
-        for bound, n in zip([*map(floatToGoString, FANOUT_BUCKETS), "+Inf"], self.buckets, strict=True):
+        for bound, n in zip(
+            [*map(floatToGoString, FANOUT_BUCKETS), "+Inf"], self.buckets, strict=True
+        ):
             total += n
             cumulative.append((bound, float(total)))
         fanout = HistogramMetricFamily(

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from types import TracebackType
 from typing import Any
 
 import httpx
 
 from switchboard.auth.internal import ResolveIn
 from switchboard.auth.schemas import UsersOut
+from switchboard.closing import AsyncClosing
 from switchboard.notifications.schemas import NotifyIn, NotifyOut
 from switchboard.types import UserId
 
@@ -30,7 +30,7 @@ INTERNAL_NOTIFY_PATH = "api/internal/notifications"
 INTERNAL_USERS_PATH = "api/internal/users"
 
 
-class Notifier:
+class Notifier(AsyncClosing):
     """Calls one server's internal notification API (asyncio).
 
         async with Notifier("http://app:8000/switchboard", api_key) as notifier:
@@ -99,14 +99,3 @@ class Notifier:
 
     async def aclose(self) -> None:
         await self._http.aclose()
-
-    async def __aenter__(self) -> Notifier:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()

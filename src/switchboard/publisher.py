@@ -28,6 +28,7 @@ import redis.asyncio.retry
 import redis.retry
 from redis.backoff import NoBackoff
 
+from switchboard.closing import AsyncClosing
 from switchboard.realtime.backends.redis_stream import (
     BlockingStreamAppender,
     StreamAppender,
@@ -52,7 +53,7 @@ def checked(namespace: str, record: LogRecord) -> LogRecord:
     return record
 
 
-class Publisher:
+class Publisher(AsyncClosing):
     """Emits into a running Switchboard cluster through its Redis (asyncio).
 
         async with Publisher.from_url("redis://127.0.0.1:6379/0") as sb:
@@ -104,17 +105,6 @@ class Publisher:
 
     async def aclose(self) -> None:
         await self._redis.aclose()
-
-    async def __aenter__(self) -> Publisher:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
 
 class SyncPublisher:

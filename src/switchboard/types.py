@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Final, NewType
+from typing import Any, Final, NewType
 
 UserId = int
 
@@ -10,6 +10,8 @@ UserId = int
 MAX_PRESENCE_QUERY: Final = 500
 Sid = NewType("Sid", str)
 Room = str
+# One emit of a batch: (room, event, data).
+Broadcast = tuple[Room, str, Any]
 
 CHAT: Final = "/chat"
 NOTIFICATIONS: Final = "/notifications"

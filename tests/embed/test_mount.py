@@ -46,16 +46,21 @@ def test_settings_and_a_built_app_together_are_refused(tmp_path: Path) -> None:
         mount(Starlette(), settings, switchboard=create_app(settings, web_page=False))
 
 
-def test_root_operations_off_leaves_the_hosts_healthz_alone(tmp_path: Path) -> None:
+def _host_app(tmp_path: Path, name: str) -> ServerProcess:
+    """uvicorn serving `tests.embed.hosts:<name>` on a free port (started by `with`)."""
     port = free_port()
-    server = ServerProcess(
+    return ServerProcess(
         tmp_path,
         port=port,
         command=[
-            *(sys.executable, "-m", "uvicorn", "tests.embed.hosts:own_health"),
+            *(sys.executable, "-m", "uvicorn", f"tests.embed.hosts:{name}"),
             *("--app-dir", str(REPO), "--host", "127.0.0.1", "--port", str(port)),
         ],
     )
+
+
+def test_root_operations_off_leaves_the_hosts_healthz_alone(tmp_path: Path) -> None:
+    server = _host_app(tmp_path, "own_health")
     with server:
         assert httpx.get(server.url + "/healthz").text == "the host's own health check"
         assert httpx.get(server.url + "/metrics").status_code == 404  # the host's
@@ -69,15 +74,7 @@ def test_root_operations_off_leaves_the_hosts_healthz_alone(tmp_path: Path) -> N
 async def test_a_host_session_cookie_signs_sockets_in_through_the_authenticate_hook(
     tmp_path: Path,
 ) -> None:
-    port = free_port()
-    server = ServerProcess(
-        tmp_path,
-        port=port,
-        command=[
-            *(sys.executable, "-m", "uvicorn", "tests.embed.hosts:sessions"),
-            *("--app-dir", str(REPO), "--host", "127.0.0.1", "--port", str(port)),
-        ],
-    )
+    server = _host_app(tmp_path, "sessions")
     with server:
         async with httpx.AsyncClient(base_url=server.url) as http:
             assert (await http.get("/switchboard/api/auth/me")).status_code == 401

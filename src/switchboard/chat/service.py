@@ -328,13 +328,16 @@ class ChatService:
         return message
 
     async def _publish(self, messages: list[MessageOut]) -> None:
-        """`message:new` for each message of a committed batch, in id order."""
-        for message in messages:
-            await self._emit(
-                conversation_room(message.conversation_id),
-                "message:new",
-                message.model_dump(mode="json"),
-            )
+        """`message:new` for each message of a committed batch, in id order, in one append."""
+        broadcasts = [
+            (conversation_room(m.conversation_id), "message:new", m.model_dump(mode="json"))
+            for m in messages
+        ]
+        try:
+            await self.realtime.to_rooms(broadcasts, namespace=CHAT)
+        except Exception:
+            # Committed already (see `_emit`): logged, not an error for the senders.
+            log.exception("chat broadcast failed", extra={"event": "message:new"})
 
     async def history(
         self, user_id: UserId, conversation_id: int, before: str | None, limit: int

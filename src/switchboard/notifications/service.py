@@ -28,7 +28,7 @@ from switchboard.realtime.facade import Realtime
 from switchboard.storage.database import Database
 from switchboard.storage.loader import BatchLoader
 from switchboard.storage.models import Notification, parse_id, utcnow
-from switchboard.types import NOTIFICATIONS, Sid, UserId, user_room
+from switchboard.types import NOTIFICATIONS, Broadcast, Sid, UserId, user_room
 
 log = logging.getLogger("switchboard.notifications")
 
@@ -215,10 +215,14 @@ class NotificationService:
         leave back to back with no query between them.
         """
         last = {d.user_id: i for i, d in enumerate(deliveries)}
+        broadcasts: list[Broadcast] = []
         for i, d in enumerate(deliveries):
-            await self.realtime.to_user(d.user_id, NOTIFICATION_EVENT, d.payload)
+            room = user_room(d.user_id)
+            broadcasts.append((room, NOTIFICATION_EVENT, d.payload))
             if last[d.user_id] == i:
-                await self.push_unread_count(d.user_id, counts.get(d.user_id, 0))
+                broadcasts.append((room, UNREAD_COUNT_EVENT, {"count": counts.get(d.user_id, 0)}))
+        # One append for the batch: one round trip to Redis, not two per recipient.
+        await self.realtime.to_rooms(broadcasts, namespace=NOTIFICATIONS)
 
 
 def _rowcount(result: object) -> int:

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from switchboard.realtime.backends.memory import MemoryLog
 from switchboard.realtime.event_log import EventLog, LogRecord, Pos, format_pos
 from switchboard.transport import Server, encode_event
-from switchboard.types import Room, Sid, user_room
+from switchboard.types import Broadcast, Room, Sid, user_room
 
 
 class EmitHook(Protocol):
@@ -60,6 +60,12 @@ class Emitter:
         With a list of rooms, a socket in several of them gets the event once.
         """
         await self.events.publish(namespace, LogRecord.broadcast(event, data, room, skip_sid))
+
+    async def broadcast_many(self, namespace: str, broadcasts: Sequence[Broadcast]) -> None:
+        """`broadcast` each `(room, event, data)` in order: one append to a shared log."""
+        await self.events.publish_many(
+            namespace, [LogRecord.broadcast(event, data, room) for room, event, data in broadcasts]
+        )
 
     async def join_user(self, user_id: int, room: Room, namespace: str) -> None:
         """Make a user's sockets join `room` on every node (a control entry in the log)."""

@@ -132,6 +132,10 @@ class EventLog(Protocol):
         """Append to the log; `deliver` runs for it on every node (maybe later)."""
         ...
 
+    async def publish_many(self, namespace: str, records: Sequence[LogRecord]) -> None:
+        """`publish` each record, in order; a shared log takes them in one round trip."""
+        ...
+
     def processed(self, namespace: str) -> Pos:
         """The last position this node has delivered locally."""
         ...

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from switchboard.errors import RealtimeNotStartedError
-from switchboard.types import CHAT, NOTIFICATIONS, Room, Sid, UserId, user_room
+from switchboard.types import CHAT, NOTIFICATIONS, Broadcast, Room, Sid, UserId, user_room
 
 if TYPE_CHECKING:
     from switchboard.realtime.presence import PresenceStore
@@ -66,6 +66,10 @@ class Realtime:
         await self.server.emitter.broadcast(
             event, data, namespace=namespace, room=room, skip_sid=skip_sid
         )
+
+    async def to_rooms(self, broadcasts: Sequence[Broadcast], *, namespace: str) -> None:
+        """Several `to_room`s in order, as one append to the log (a committed batch)."""
+        await self.server.emitter.broadcast_many(namespace, broadcasts)
 
     async def to_namespace(self, event: str, data: Any, *, namespace: str) -> None:
         await self.server.emitter.broadcast(event, data, namespace=namespace)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import heapq
 import time
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from switchboard.realtime.backends import Channel, HealthCheck, PresenceListener, SharedBuckets
 from switchboard.realtime.event_log import ZERO, Deliver, EventLog, LogRecord, Pos, Session
@@ -75,6 +75,13 @@ class MemoryLog:
         return None
 
     async def publish(self, namespace: str, record: LogRecord) -> None:
+        self._append(namespace, record)
+
+    async def publish_many(self, namespace: str, records: Sequence[LogRecord]) -> None:
+        for record in records:
+            self._append(namespace, record)
+
+    def _append(self, namespace: str, record: LogRecord) -> None:
         log = self._log(namespace)
         log.seq += 1
         pos = (self._epoch, log.seq)

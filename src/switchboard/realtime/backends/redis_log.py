@@ -19,6 +19,7 @@ import asyncio
 import logging
 import time
 from collections import deque
+from collections.abc import Sequence
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -170,6 +171,19 @@ class RedisLog:
         except (RedisError, OSError) as exc:
             log.error("redis unreachable, emit to %s queued: %s", namespace, exc)
             self._enqueue(namespace, record)
+
+    async def publish_many(self, namespace: str, records: Sequence[LogRecord]) -> None:
+        if self._outbox:
+            for record in records:
+                self._enqueue(namespace, record)
+            return
+        try:
+            await self._stream.append_many(namespace, records)
+        except (RedisError, OSError) as exc:
+            # As with one XADD whose reply was lost, some may be in the stream already.
+            log.error("redis unreachable, %d emits to %s queued: %s", len(records), namespace, exc)
+            for record in records:
+                self._enqueue(namespace, record)
 
     async def _xadd(self, namespace: str, record: LogRecord) -> None:
         await self._stream.append(namespace, record)

@@ -1,0 +1,105 @@
+"""What one cluster node pays for broadcasts meant for other nodes' sockets, and what Redis pays.
+
+    .venv/bin/python -m bench.cluster_read [--broadcasts 100000] [--concurrency 64]
+
+With `SWITCHBOARD_REDIS_URL` set, every node reads every broadcast of a
+namespace from its Redis stream and delivers it to the local sockets in its
+room; a node with no such socket still reads, decodes and looks the room up.
+That per-entry cost, times the cluster's broadcast rate, is the floor of every
+node's CPU and what bounds the cluster (docs/capacity.md).
+
+One Switchboard node runs beside its own redis-server (both pinned to
+`--server-core`) with no socket connected. `switchboard.Publisher` (pinned to
+the other core) appends `--broadcasts` room broadcasts of a small chat-sized
+payload to `/chat`, `--concurrency` at a time. Printed: the append rate Redis
+sustained, then the node's and redis-server's CPU per entry (from /proc),
+measured until the node has been idle for a second. Nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from bench.servers import RunningServer, ServerKind, kinds
+from switchboard.publisher import Publisher
+from switchboard.types import CHAT
+
+PAYLOAD = {
+    "id": "0000000000001234",
+    "conversation_id": 17,
+    "sender_id": 42,
+    "body": "a chat message of ordinary length, about sixty characters.",
+    "created_at": "2026-12-01T03:00:00.000000Z",
+    "client_msg_id": None,
+}
+
+
+def cpu_of(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def publish(url: str, broadcasts: int, concurrency: int) -> float:
+    """Append the broadcasts; the seconds it took."""
+    async with Publisher.from_url(url) as pub:
+        started = time.perf_counter()
+        sent = 0
+
+        async def worker() -> None:
+            nonlocal sent
+            while sent < broadcasts:
+                sent += 1
+                # Rooms no socket is in: the node reads each entry and delivers nothing.
+                await pub.to_room(f"conv:{sent % 5000}", "message:new", PAYLOAD, namespace=CHAT)
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return time.perf_counter() - started
+
+
+def wait_idle(pid: int, quiet: float = 1.0, timeout: float = 120.0) -> None:
+    """Until `pid` used (almost) no CPU for `quiet` seconds: it has read the stream."""
+    deadline = time.monotonic() + timeout
+    last = cpu_of(pid)
+    while time.monotonic() < deadline:
+        time.sleep(quiet)
+        now = cpu_of(pid)
+        if now - last < 0.02 * quiet:
+            return
+        last = now
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--broadcasts", type=int, default=100_000)
+    p.add_argument("--concurrency", type=int, default=64)
+    p.add_argument("--server-core", type=int, default=0)
+    p.add_argument("--generator-core", type=int, default=1)
+    args = p.parse_args()
+    kind: ServerKind = kinds(Path("/nonexistent"), Path("/nonexistent"))["switchboard-redis"]
+    os.sched_setaffinity(0, {args.generator_core})
+    with tempfile.TemporaryDirectory() as tmp:
+        server = RunningServer(kind, Path(tmp) / "node", args.server_core).start()
+        try:
+            assert server.redis is not None
+            url = f"redis://127.0.0.1:{server.redis_port}/0"
+            wait_idle(server.pid)
+            node0, redis0 = server.cpu_seconds(), cpu_of(server.redis.pid)
+            seconds = asyncio.run(publish(url, args.broadcasts, args.concurrency))
+            wait_idle(server.pid)
+            node = server.cpu_seconds() - node0
+            redis_cpu = cpu_of(server.redis.pid) - redis0
+        finally:
+            server.stop()
+    n = args.broadcasts
+    print(f"appended {n:,} broadcasts in {seconds:.1f} s: {n / seconds:,.0f}/s from one publisher")
+    print(f"node with no recipient: {node / n * 1e6:.1f} µs CPU per entry read")
+    print(f"redis-server (XADD + the node's XREAD): {redis_cpu / n * 1e6:.1f} µs CPU per entry")
+
+
+if __name__ == "__main__":
+    main()

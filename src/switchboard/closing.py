@@ -1,0 +1,18 @@
+"""`AsyncClosing`: `async with` for the clients whose only clean-up is `aclose()`."""
+
+from __future__ import annotations
+
+from typing import Self
+
+
+class AsyncClosing:
+    """`async with client:` closes the client on the way out, whatever happened inside."""
+
+    async def aclose(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
