@@ -8,12 +8,13 @@ room; a node with no such socket still reads, decodes and looks the room up.
 That per-entry cost, times the cluster's broadcast rate, is the floor of every
 node's CPU and what bounds the cluster (docs/capacity.md).
 
-One Switchboard node runs beside its own redis-server (both pinned to
-`--server-core`) with no socket connected. `switchboard.Publisher` (pinned to
+`--nodes` Switchboard nodes share one redis-server (all pinned to
+`--server-core`), with no socket connected. `switchboard.Publisher` (pinned to
 the other core) appends `--broadcasts` room broadcasts of a small chat-sized
 payload to `/chat`, `--concurrency` at a time. Printed: the append rate Redis
-sustained, then the node's and redis-server's CPU per entry (from /proc),
-measured until the node has been idle for a second. Nothing is asserted.
+sustained, then each node's and redis-server's CPU per entry (from /proc),
+measured until every node has been idle for a second; the difference between
+runs with 1 and several nodes is what one more reader costs Redis. Nothing is asserted.
 """
 
 from __future__ import annotations
@@ -37,6 +38,17 @@ PAYLOAD = {
     "created_at": "2026-12-01T03:00:00.000000Z",
     "client_msg_id": None,
 }
+
+
+class ReaderNode(RunningServer):
+    """A further node on the first node's redis-server (it starts none of its own)."""
+
+    def __init__(self, kind: ServerKind, data_dir: Path, core: int, redis_port: int) -> None:
+        super().__init__(kind, data_dir, core)
+        self.redis_port = redis_port
+
+    def _start_redis(self, port: int) -> None:
+        return None
 
 
 def cpu_of(pid: int) -> float:
@@ -77,28 +89,44 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--broadcasts", type=int, default=100_000)
     p.add_argument("--concurrency", type=int, default=64)
+    p.add_argument("--nodes", type=int, default=1, help="nodes reading the stream")
     p.add_argument("--server-core", type=int, default=0)
     p.add_argument("--generator-core", type=int, default=1)
     args = p.parse_args()
     kind: ServerKind = kinds(Path("/nonexistent"), Path("/nonexistent"))["switchboard-redis"]
     os.sched_setaffinity(0, {args.generator_core})
     with tempfile.TemporaryDirectory() as tmp:
-        server = RunningServer(kind, Path(tmp) / "node", args.server_core).start()
+        first = RunningServer(kind, Path(tmp) / "node-0", args.server_core)
+        nodes: list[RunningServer] = [first.start()]
         try:
-            assert server.redis is not None
-            url = f"redis://127.0.0.1:{server.redis_port}/0"
-            wait_idle(server.pid)
-            node0, redis0 = server.cpu_seconds(), cpu_of(server.redis.pid)
+            assert first.redis is not None
+            assert first.redis_port is not None
+            for i in range(1, args.nodes):
+                reader = ReaderNode(
+                    kind, Path(tmp) / f"node-{i}", args.server_core, first.redis_port
+                )
+                nodes.append(reader.start())
+            url = f"redis://127.0.0.1:{first.redis_port}/0"
+            for node in nodes:
+                wait_idle(node.pid)
+            before = [node.cpu_seconds() for node in nodes]
+            redis0 = cpu_of(first.redis.pid)
             seconds = asyncio.run(publish(url, args.broadcasts, args.concurrency))
-            wait_idle(server.pid)
-            node = server.cpu_seconds() - node0
-            redis_cpu = cpu_of(server.redis.pid) - redis0
+            for node in nodes:
+                wait_idle(node.pid)
+            per_node = [node.cpu_seconds() - b for node, b in zip(nodes, before, strict=True)]
+            redis_cpu = cpu_of(first.redis.pid) - redis0
         finally:
-            server.stop()
+            for node in reversed(nodes):
+                node.stop()
     n = args.broadcasts
     print(f"appended {n:,} broadcasts in {seconds:.1f} s: {n / seconds:,.0f}/s from one publisher")
-    print(f"node with no recipient: {node / n * 1e6:.1f} µs CPU per entry read")
-    print(f"redis-server (XADD + the node's XREAD): {redis_cpu / n * 1e6:.1f} µs CPU per entry")
+    costs = ", ".join(f"{cpu / n * 1e6:.1f}" for cpu in per_node)
+    print(f"{len(nodes)} node(s) with no recipient: {costs} µs CPU per entry read")
+    print(
+        f"redis-server (XADD + {len(nodes)} XREAD reader(s)): {redis_cpu / n * 1e6:.1f} µs CPU"
+        " per entry"
+    )
 
 
 if __name__ == "__main__":
