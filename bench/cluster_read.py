@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.servers import RunningServer, ServerKind, kinds
+from bench.servers import RunningServer, ServerKind, cpu_seconds, kinds
 from switchboard.publisher import Publisher
 from switchboard.types import CHAT
 
@@ -51,11 +51,6 @@ class ReaderNode(RunningServer):
         return None
 
 
-def cpu_of(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 async def publish(url: str, broadcasts: int, concurrency: int) -> float:
     """Append the broadcasts; the seconds it took."""
     async with Publisher.from_url(url) as pub:
@@ -76,10 +71,10 @@ async def publish(url: str, broadcasts: int, concurrency: int) -> float:
 def wait_idle(pid: int, quiet: float = 1.0, timeout: float = 120.0) -> None:
     """Until `pid` used (almost) no CPU for `quiet` seconds: it has read the stream."""
     deadline = time.monotonic() + timeout
-    last = cpu_of(pid)
+    last = cpu_seconds(pid)
     while time.monotonic() < deadline:
         time.sleep(quiet)
-        now = cpu_of(pid)
+        now = cpu_seconds(pid)
         if now - last < 0.02 * quiet:
             return
         last = now
@@ -110,12 +105,12 @@ def main() -> None:
             for node in nodes:
                 wait_idle(node.pid)
             before = [node.cpu_seconds() for node in nodes]
-            redis0 = cpu_of(first.redis.pid)
+            redis0 = cpu_seconds(first.redis.pid)
             seconds = asyncio.run(publish(url, args.broadcasts, args.concurrency))
             for node in nodes:
                 wait_idle(node.pid)
             per_node = [node.cpu_seconds() - b for node, b in zip(nodes, before, strict=True)]
-            redis_cpu = cpu_of(first.redis.pid) - redis0
+            redis_cpu = cpu_seconds(first.redis.pid) - redis0
         finally:
             for node in reversed(nodes):
                 node.stop()

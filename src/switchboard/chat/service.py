@@ -13,7 +13,8 @@ Broadcasts leave only after the database commit, so a client that receives
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, cast
 
 from sqlalchemy import Connection, CursorResult, and_, bindparam, delete, func, or_, select, update
@@ -333,11 +334,8 @@ class ChatService:
             (conversation_room(m.conversation_id), "message:new", m.model_dump(mode="json"))
             for m in messages
         ]
-        try:
+        with _broadcast_failure_logged("message:new"):
             await self.realtime.to_rooms(broadcasts, namespace=CHAT)
-        except Exception:
-            # Committed already (see `_emit`): logged, not an error for the senders.
-            log.exception("chat broadcast failed", extra={"event": "message:new"})
 
     async def history(
         self, user_id: UserId, conversation_id: int, before: str | None, limit: int
@@ -454,9 +452,15 @@ class ChatService:
     async def _emit(
         self, room: Room | list[Room], event: str, data: Any, *, skip_sid: Sid | None = None
     ) -> None:
-        # The data is committed already: a failed broadcast is logged, not turned
-        # into an error for the sender (peers still get it from history).
-        try:
+        with _broadcast_failure_logged(event):
             await self.realtime.to_room(room, event, data, namespace=CHAT, skip_sid=skip_sid)
-        except Exception:
-            log.exception("chat broadcast failed", extra={"event": event})
+
+
+@contextmanager
+def _broadcast_failure_logged(event: str) -> Iterator[None]:
+    """The data is committed already: a failed broadcast is logged, not turned into
+    an error for the sender (peers still get it from history)."""
+    try:
+        yield
+    except Exception:
+        log.exception("chat broadcast failed", extra={"event": event})

@@ -109,9 +109,11 @@ class Stored:
 # IN lists are expanding parameters, so one statement serves every batch size;
 # the member and retry lookups select a superset that Python narrows down.
 _tables = Message.metadata.tables
+_message_table = _tables[Message.__tablename__]
+_conversation_table = _tables[Conversation.__tablename__]
 _members = _tables[ConversationMember.__tablename__].c
-_messages = _tables[Message.__tablename__].c
-_conversations = _tables[Conversation.__tablename__].c
+_messages = _message_table.c
+_conversations = _conversation_table.c
 _MEMBERS = select(_members.conversation_id, _members.user_id).where(
     _members.conversation_id.in_(bindparam("conversation_ids", expanding=True)),
     _members.user_id.in_(bindparam("user_ids", expanding=True)),
@@ -135,12 +137,10 @@ _EARLIER = select(
 # sorted: SQLite inserts a VALUES list in order under the write lock, each row
 # taking a rowid above every existing one, so ascending ids are parameter order.
 # PostgreSQL: SQLAlchemy's own ordered form, which is one statement per batch there.
-_INSERT = insert(_tables[Message.__tablename__]).returning(_messages.id)
-_INSERT_ORDERED = insert(_tables[Message.__tablename__]).returning(
-    _messages.id, sort_by_parameter_order=True
-)
+_INSERT = insert(_message_table).returning(_messages.id)
+_INSERT_ORDERED = insert(_message_table).returning(_messages.id, sort_by_parameter_order=True)
 _TOUCH = (
-    update(_tables[Conversation.__tablename__])
+    update(_conversation_table)
     .where(_conversations.id.in_(bindparam("conversation_ids", expanding=True)))
     .values(last_activity_at=bindparam("now"))
 )

@@ -147,13 +147,8 @@ class NotificationService:
         """Tell the user's sockets (all, or all but the one that asked) the new count."""
         if not self.realtime.started:
             return
-        await self.realtime.to_room(
-            user_room(user_id),
-            UNREAD_COUNT_EVENT,
-            {"count": count},
-            namespace=NOTIFICATIONS,
-            skip_sid=skip_sid,
-        )
+        room, event, data = _unread_count(user_id, count)
+        await self.realtime.to_room(room, event, data, namespace=NOTIFICATIONS, skip_sid=skip_sid)
 
     # -- scheduled delivery and housekeeping (driven by scheduler.py) -------------------
 
@@ -217,12 +212,16 @@ class NotificationService:
         last = {d.user_id: i for i, d in enumerate(deliveries)}
         broadcasts: list[Broadcast] = []
         for i, d in enumerate(deliveries):
-            room = user_room(d.user_id)
-            broadcasts.append((room, NOTIFICATION_EVENT, d.payload))
+            broadcasts.append((user_room(d.user_id), NOTIFICATION_EVENT, d.payload))
             if last[d.user_id] == i:
-                broadcasts.append((room, UNREAD_COUNT_EVENT, {"count": counts.get(d.user_id, 0)}))
+                broadcasts.append(_unread_count(d.user_id, counts.get(d.user_id, 0)))
         # One append for the batch: one round trip to Redis, not two per recipient.
         await self.realtime.to_rooms(broadcasts, namespace=NOTIFICATIONS)
+
+
+def _unread_count(user_id: UserId, count: int) -> Broadcast:
+    """The `notification:unread_count` event of one user's sockets."""
+    return (user_room(user_id), UNREAD_COUNT_EVENT, {"count": count})
 
 
 def _rowcount(result: object) -> int:

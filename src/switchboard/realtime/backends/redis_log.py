@@ -163,14 +163,7 @@ class RedisLog:
     # -- writing -----------------------------------------------------------------------
 
     async def publish(self, namespace: str, record: LogRecord) -> None:
-        if self._outbox:
-            self._enqueue(namespace, record)
-            return
-        try:
-            await self._xadd(namespace, record)
-        except (RedisError, OSError) as exc:
-            log.error("redis unreachable, emit to %s queued: %s", namespace, exc)
-            self._enqueue(namespace, record)
+        await self.publish_many(namespace, (record,))
 
     async def publish_many(self, namespace: str, records: Sequence[LogRecord]) -> None:
         if self._outbox:
@@ -184,9 +177,6 @@ class RedisLog:
             log.error("redis unreachable, %d emits to %s queued: %s", len(records), namespace, exc)
             for record in records:
                 self._enqueue(namespace, record)
-
-    async def _xadd(self, namespace: str, record: LogRecord) -> None:
-        await self._stream.append(namespace, record)
 
     def _enqueue(self, namespace: str, record: LogRecord) -> None:
         if len(self._outbox) >= _OUTBOX_MAX:
@@ -202,7 +192,7 @@ class RedisLog:
         while self._outbox:
             namespace, record = self._outbox[0]
             try:
-                await self._xadd(namespace, record)
+                await self._stream.append(namespace, record)
             except (RedisError, OSError):
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 2.0)

@@ -88,14 +88,7 @@ class StreamAppender:
 
     async def append(self, namespace: str, record: LogRecord) -> Pos:
         """XADD the record (trimming the window); its position in the log."""
-        now = time.time()
-        cmd = append_of(namespace, record, self.retention, now)
-        entry_id = await self._redis.xadd(
-            cmd.key, {FIELD: cmd.data}, minid=cmd.min_id, approximate=True
-        )
-        if self._expiry.due(namespace, now):
-            await self._redis.expire(cmd.key, cmd.expire_seconds)
-        return stream_pos(entry_id)
+        return (await self.append_many(namespace, (record,)))[0]
 
     async def append_many(self, namespace: str, records: Sequence[LogRecord]) -> list[Pos]:
         """XADD the records in order, pipelined: one round trip for a whole batch.
