@@ -162,6 +162,7 @@ def create_app(
     rt = RealtimeServer(settings, tokens, metrics, backend)
     rt.register(ChatNamespace(rt, chat))
     rt.on_presence_change(chat.on_presence_change)
+    rt.on_room_change(chat.on_room_change)
     rt.register(NotificationsNamespace(rt, notifications))
     scheduler = NotificationScheduler(
         notifications,

@@ -22,5 +22,16 @@ def user_room(user_id: UserId) -> Room:
     return f"user:{user_id}"
 
 
+_CONVERSATION_ROOM: Final = "conversation:"
+
+
 def conversation_room(conversation_id: int) -> Room:
-    return f"conversation:{conversation_id}"
+    return f"{_CONVERSATION_ROOM}{conversation_id}"
+
+
+def conversation_of_room(room: Room) -> int | None:
+    """The conversation whose room `room` is (`conversation_room`'s inverse), else None."""
+    if not room.startswith(_CONVERSATION_ROOM):
+        return None
+    digits = room[len(_CONVERSATION_ROOM) :]
+    return int(digits) if digits.isdigit() else None

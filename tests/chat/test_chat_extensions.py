@@ -138,6 +138,28 @@ async def test_rename_emits_conversation_updated(server: ServerProcess, users: U
         assert r.status_code == 403
 
 
+async def test_a_member_who_sent_then_left_is_refused_at_once(
+    server: ServerProcess, users: Users
+) -> None:
+    """A sender is remembered as a member (chat/membership.py); leaving forgets it."""
+    alice, bob = await users(), await users()
+    cid = (await create_conversation(server.url, alice, [bob]))["id"]
+    bob_tab = await Tab.open(server.url, bob)
+    try:
+        for body in ("one", "two"):
+            sent = await bob_tab.call("message:send", {"conversation_id": cid, "body": body})
+            assert sent["ok"] is True, sent
+        async with httpx.AsyncClient(base_url=server.url, headers=bob.bearer) as http:
+            assert (await http.post(f"/api/conversations/{cid}/leave")).status_code == 204
+            r = await http.post(f"/api/conversations/{cid}/messages", json={"body": "http?"})
+            assert r.status_code == 403, r.text
+        refused = await bob_tab.call("message:send", {"conversation_id": cid, "body": "back?"})
+        assert refused["ok"] is False
+        assert refused["error"]["code"] == "forbidden"
+    finally:
+        await close_all([bob_tab])
+
+
 async def test_leave_removes_the_member_and_stops_delivery(
     server: ServerProcess, users: Users
 ) -> None:

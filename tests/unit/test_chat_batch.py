@@ -61,7 +61,7 @@ async def test_each_send_is_acked_with_its_own_row(tmp_path: Path) -> None:
         batch.append(Send(users[1], convs[0], "retry again", "key-1", loop.create_future()))
         batch.append(Send(users[3], convs[1], "outsider", None, loop.create_future()))
         batch.append(Send(users[0], 999_999, "nowhere", None, loop.create_future()))
-        stored = await db.run_write(lambda conn: _store(conn, batch))
+        stored = await db.run_write(lambda conn: _store(conn, batch, set()))
         bodies = await db.run_read(_bodies)
 
         assert len(stored.new) == 121
@@ -85,7 +85,7 @@ async def test_each_send_is_acked_with_its_own_row(tmp_path: Path) -> None:
 
         # The same retry key in a later batch finds the stored copy instead of inserting.
         later = [Send(users[1], convs[0], "late retry", "key-1", loop.create_future())]
-        again_stored = await db.run_write(lambda conn: _store(conn, later))
+        again_stored = await db.run_write(lambda conn: _store(conn, later, set()))
         assert again_stored.new == []
         assert again_stored.results[0][1] == retry[1]
     finally:

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from switchboard.auth.users import UserService
+from switchboard.chat.membership import MemberCache
 from switchboard.chat.schemas import (
     MAX_DB_ID,
     MAX_MEMBERS,
@@ -96,7 +97,9 @@ class ChatService:
         self.settings = settings
         # One writer for every send on this node: its batches commit and broadcast
         # one after another, so this node emits a conversation's messages in id order.
-        self.writer = MessageWriter(db, self._publish)
+        # Senders known to be members skip the membership query (kept by the log).
+        self.members = MemberCache(lambda: realtime.started)
+        self.writer = MessageWriter(db, self._publish, self.members)
         # Connects and presence changes ask for users' conversations in bursts.
         self._memberships: BatchLoader[UserId, list[int]] = BatchLoader(
             self._conversation_ids_of, []
@@ -249,6 +252,8 @@ class ChatService:
                 )
             )
             await session.commit()
+            # At once on this node; the leave entry below tells the others.
+            self.members.forget(conversation_id, user_id)
             conv = await session.get(Conversation, conversation_id)
             members = await self._member_ids(session, conversation_id)
         if conv is None:
@@ -442,6 +447,11 @@ class ChatService:
             {"conversation_id": conversation_id, "user_id": user_id, "typing": typing},
             skip_sid=skip_sid,
         )
+
+    def on_room_change(self, namespace: str, kind: str, user_id: UserId, room: Room) -> None:
+        """A join or leave of any node (RealtimeServer.on_room_change): keeps `members` right."""
+        if namespace == CHAT:
+            self.members.apply(kind, user_id, room)
 
     async def on_presence_change(self, user_id: UserId, online: bool) -> None:
         """Presence listener: one `presence` broadcast to all of the user's conversation rooms."""

@@ -1,6 +1,7 @@
 """Group commit for chat messages: sends that arrive while a transaction runs share the next.
 
-One transaction checks membership, finds earlier copies of retried
+One transaction checks membership (of senders not already known to be
+members, membership.py), finds earlier copies of retried
 `client_msg_id`s, inserts every new message and moves each conversation's
 activity time, for a whole batch: a busy conversation costs one commit per
 batch instead of one per message. Nothing is answered before its commit.
@@ -25,6 +26,7 @@ from typing import Protocol
 from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from switchboard.chat.membership import MemberCache, Pair
 from switchboard.chat.schemas import MessageOut
 from switchboard.errors import AppError, ForbiddenError, NotFoundError
 from switchboard.storage.database import Database
@@ -58,9 +60,10 @@ Published = Callable[[list[MessageOut]], Awaitable[None]]
 
 
 class MessageWriter:
-    def __init__(self, db: Database, published: Published) -> None:
+    def __init__(self, db: Database, published: Published, members: MemberCache) -> None:
         self.db = db
         self.published = published
+        self.members = members
         self._group: GroupCommit[Send] = GroupCommit(
             self._commit, _fail, max_weight=MAX_BATCH, name="batch of sends"
         )
@@ -75,8 +78,12 @@ class MessageWriter:
         return await send.done
 
     async def _commit(self, batch: list[Send]) -> None:
+        members = self.members
+        known = members.known({(s.conversation_id, s.sender_id) for s in batch})
+        epoch = members.epoch  # before the transaction reads (MemberCache.remember)
         # One transaction, one hand-off to the database (see Database.run_write).
-        stored = await self.db.run_write(lambda conn: _store(conn, batch))
+        stored = await self.db.run_write(lambda conn: _store(conn, batch, known))
+        members.remember(stored.confirmed, epoch)
         # Committed: the broadcasts leave (in id order), then every sender is answered.
         if stored.new:
             try:
@@ -102,6 +109,7 @@ class Stored:
     results: list[tuple[Send, MessageOut | None, bool]]
     refused: dict[int, AppError]  # conversation id -> why its sends were refused
     new: list[MessageOut]  # the messages this batch inserted, in id order
+    confirmed: set[Pair]  # memberships the database confirmed (none were in memory)
 
 
 # Built once: a statement object that is reused keeps SQLAlchemy's compiled form and
@@ -146,12 +154,24 @@ _TOUCH = (
 )
 
 
-def _store(conn: Connection, batch: list[Send]) -> Stored:
-    """Check membership, find earlier copies of retries, insert the rest: one transaction."""
+def _store(conn: Connection, batch: list[Send], known: set[Pair]) -> Stored:
+    """Check membership, find earlier copies of retries, insert the rest: one transaction.
+
+    `known` pairs are members already (membership.py); only the others are asked.
+    """
     pairs = {(s.conversation_id, s.sender_id) for s in batch}
-    cids = list({cid for cid, _uid in pairs})
-    rows = conn.execute(_MEMBERS, {"conversation_ids": cids, "user_ids": [u for _c, u in pairs]})
-    members = {(cid, uid) for cid, uid in rows if (cid, uid) in pairs}
+    asked = pairs - known
+    confirmed: set[Pair] = set()
+    if asked:
+        rows = conn.execute(
+            _MEMBERS,
+            {
+                "conversation_ids": list({cid for cid, _uid in asked}),
+                "user_ids": list({uid for _cid, uid in asked}),
+            },
+        )
+        confirmed = {(cid, uid) for cid, uid in rows if (cid, uid) in asked}
+    members = (pairs & known) | confirmed
     refused: dict[int, AppError] = {}
     unknown = {cid for cid, uid in pairs if (cid, uid) not in members}
     if unknown:
@@ -226,7 +246,7 @@ def _store(conn: Connection, batch: list[Send]) -> Stored:
             first = fresh.get((send.conversation_id, send.sender_id, send.client_msg_id))
             if first is not None and first != n:
                 results[n] = (send, results[first][1], False)
-    return Stored(results, refused, new)
+    return Stored(results, refused, new, confirmed)
 
 
 def _earlier_copies(conn: Connection, batch: list[Send]) -> dict[tuple[int, int, str], MessageOut]:

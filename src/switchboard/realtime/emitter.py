@@ -10,13 +10,13 @@ Recovery offsets and cross-node delivery hook in here and nowhere else.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from switchboard.realtime.backends.memory import MemoryLog
 from switchboard.realtime.event_log import EventLog, LogRecord, Pos, format_pos
 from switchboard.transport import Server, encode_event
-from switchboard.types import Broadcast, Room, Sid, user_room
+from switchboard.types import Broadcast, Room, Sid, UserId, user_room
 
 
 class EmitHook(Protocol):
@@ -27,6 +27,10 @@ class EmitHook(Protocol):
     """
 
     def on_delivered(self, namespace: str, event: str, recipients: int) -> None: ...
+
+
+# Told of every join/leave entry this node applies: (namespace, kind, user id, room).
+RoomListener = Callable[[str, str, UserId, Room], None]
 
 
 class Emitter:
@@ -42,6 +46,7 @@ class Emitter:
     ) -> None:
         self._io = io
         self.hooks: list[EmitHook] = []
+        self.room_listeners: list[RoomListener] = []
         self.offsets = offsets
         self.events: EventLog = events or MemoryLog(0, keep=False)
         self.events.bind(self.deliver)
@@ -79,11 +84,15 @@ class Emitter:
         """Apply one log entry to this node's sockets (synchronously, in log order)."""
         io = self._io
         if record.kind in ("join", "leave"):
+            if not record.room:
+                return
             ns = io.namespaces.get(namespace)
-            if ns is not None and record.room:
+            if ns is not None:
                 apply = io.join if record.kind == "join" else io.leave
                 for sock in list(ns.members(user_room(record.user_id or 0))):
                     apply(sock, record.room)
+            for listener in self.room_listeners:
+                listener(namespace, record.kind, record.user_id or 0, record.room)
             return
         recipients = io.recipients(namespace, record.rooms, record.skip)
         if not recipients:

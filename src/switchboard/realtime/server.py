@@ -17,7 +17,7 @@ from switchboard.auth.tokens import TokenService
 from switchboard.config import Settings
 from switchboard.metrics import Metrics
 from switchboard.realtime.backends import Backend
-from switchboard.realtime.emitter import Emitter
+from switchboard.realtime.emitter import Emitter, RoomListener
 from switchboard.realtime.namespace import SocketNamespace
 from switchboard.realtime.presence import PresenceStore
 from switchboard.realtime.recovery import Recovery
@@ -93,6 +93,11 @@ class RealtimeServer:
     def on_presence_change(self, listener: PresenceListener) -> None:
         """Call `listener(user_id, online)` when a user's first socket connects or last leaves."""
         self._presence_listeners.append(listener)
+
+    def on_room_change(self, listener: RoomListener) -> None:
+        """Call `listener(namespace, "join" | "leave", user_id, room)` for every
+        `join_user_to_room`/`leave_user_from_room` of any node, in log order."""
+        self.emitter.room_listeners.append(listener)
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         """Run a background task that is kept alive, logged if it fails, ended at close."""
