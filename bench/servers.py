@@ -15,8 +15,12 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
+
+if TYPE_CHECKING:
+    from tests.support.postgres import PostgresProcess
 
 REPO = Path(__file__).resolve().parents[1]
 JWT_SECRET = "bench-secret-" + "b" * 40
@@ -34,6 +38,8 @@ class ServerKind:
     db_scheme: str  # SWITCHBOARD_DATABASE_URL scheme for an SQLite file
     # Run beside a redis-server of its own (SWITCHBOARD_REDIS_URL): the cluster path on one node.
     redis: bool = False
+    # On a PostgreSQL server of its own instead of the SQLite file, on the same core.
+    postgres: bool = False
 
 
 def kinds(node_dir: Path, py_dir: Path) -> dict[str, ServerKind]:
@@ -54,6 +60,16 @@ def kinds(node_dir: Path, py_dir: Path) -> dict[str, ServerKind]:
             REPO,
             "sqlite+aiosqlite",
             redis=True,
+        ),
+        # The same node on PostgreSQL 15 (asyncpg): a fresh server per run, started with
+        # synchronous_commit=off (SQLite's WAL with synchronous=NORMAL is the like of it)
+        # and pinned to the server's core, so the figure includes PostgreSQL's CPU.
+        "switchboard-pg": ServerKind(
+            "switchboard-pg",
+            (str(REPO / ".venv/bin/python"), "-m", "switchboard", "serve"),
+            REPO,
+            "sqlite+aiosqlite",
+            postgres=True,
         ),
         "node-ref": ServerKind(
             "node-ref", ("node", str(node_dir / "server.js")), node_dir, "sqlite"
@@ -85,6 +101,7 @@ class RunningServer:
         self.proc: subprocess.Popen[bytes] | None = None
         self.redis: subprocess.Popen[bytes] | None = None
         self.redis_port = free_port() if kind.redis else None
+        self.postgres: PostgresProcess | None = None
 
     @property
     def url(self) -> str:
@@ -108,12 +125,16 @@ class RunningServer:
         )
         if self.redis_port is not None:
             env["SWITCHBOARD_REDIS_URL"] = f"redis://127.0.0.1:{self.redis_port}/0"
+        if self.postgres is not None:
+            env["SWITCHBOARD_DATABASE_URL"] = self.postgres.url
         return env
 
     def start(self, timeout: float = 120.0) -> RunningServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if self.redis_port is not None:
             self._start_redis(self.redis_port)
+        if self.kind.postgres:
+            self._start_postgres()
         argv = ["taskset", "-c", str(self.core), *self.kind.argv]
         argv += ["--host", "127.0.0.1", "--port", str(self.port)]
         with (self.data_dir / "server.log").open("ab") as log:
@@ -157,6 +178,14 @@ class RunningServer:
             time.sleep(0.05)
         raise RuntimeError("redis-server did not start")
 
+    def _start_postgres(self) -> None:
+        from tests.support.postgres import PostgresProcess  # the suite's own runner
+
+        self.postgres = PostgresProcess(durable=True).start()
+        # Backends forked later inherit the postmaster's core.
+        for pid in self.postgres.backend_pids():
+            os.sched_setaffinity(pid, {self.core})
+
     @property
     def pid(self) -> int:
         assert self.proc is not None
@@ -190,6 +219,8 @@ class RunningServer:
             except subprocess.TimeoutExpired:
                 proc.send_signal(signal.SIGKILL)
                 proc.wait(10)
+        if self.postgres is not None:
+            self.postgres.cleanup()
 
 
 def cpu_seconds(pid: int) -> float:

@@ -33,8 +33,10 @@ def _as_postgres(cmd: list[str]) -> list[str]:
 class PostgresProcess:
     """`url` is the asyncpg SQLAlchemy URL of database `switchboard` (trust auth, local only)."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, *, durable: bool = False) -> None:
+        """`durable`: fsync on (commits still do not wait for it); off for tests."""
         self.port = port or free_port()
+        self.durable = durable
         self.root = Path(tempfile.mkdtemp(prefix="sb-pg-"))
         self.datadir = self.root / "data"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -85,8 +87,7 @@ class PostgresProcess:
                     str(self.root),
                     "-c",
                     "listen_addresses=127.0.0.1",
-                    "-c",
-                    "fsync=off",
+                    *self._durability(),
                     "-c",
                     "max_connections=200",
                 ]
@@ -107,6 +108,24 @@ class PostgresProcess:
         if fresh:
             self.psql("CREATE DATABASE switchboard")
         return self
+
+    def _durability(self) -> list[str]:
+        if not self.durable:
+            return ["-c", "fsync=off"]
+        # What SQLite's WAL with synchronous=NORMAL gives: a commit survives the
+        # app's crash at once and the machine's once the WAL is flushed.
+        return ["-c", "synchronous_commit=off"]
+
+    def backend_pids(self) -> list[int]:
+        """The postmaster and every process it has forked so far."""
+        pid = self.postmaster_pid()
+        if pid is None:
+            return []
+        try:
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:  # a kernel without CONFIG_PROC_CHILDREN
+            children = []
+        return [pid, *(int(c) for c in children)]
 
     def _ready(self) -> bool:
         try:
