@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Connection, CursorResult, and_, bindparam, delete, func, or_, select, update
@@ -170,7 +171,6 @@ class ChatService:
                     select(Conversation)
                     .join(cm, cm.conversation_id == Conversation.id)
                     .where(cm.user_id == user_id)
-                    .order_by(Conversation.last_activity_at.desc(), Conversation.id.desc())
                 )
             ).scalars()
             conversations = list(convs)
@@ -209,6 +209,13 @@ class ChatService:
                     .group_by(Message.conversation_id)
                 )
             }
+
+        def activity(conv: Conversation) -> tuple[datetime, int]:
+            newest = last.get(conv.id)
+            at = conv.last_activity_at
+            return (max(at, newest.created_at) if newest is not None else at, conv.id)
+
+        conversations.sort(key=activity, reverse=True)
         return [
             ConversationSummaryOut(
                 **_conversation_out(c, members.get(c.id, [])).model_dump(),

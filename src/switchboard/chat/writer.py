@@ -2,9 +2,10 @@
 
 One transaction checks membership (of senders not already known to be
 members, membership.py), finds earlier copies of retried
-`client_msg_id`s, inserts every new message and moves each conversation's
-activity time, for a whole batch: a busy conversation costs one commit per
-batch instead of one per message. Nothing is answered before its commit.
+`client_msg_id`s and inserts every new message, for a whole batch: a busy
+conversation costs one commit per batch instead of one per message (a
+conversation's activity time is its newest message's, read where conversations
+are listed, so a send writes no conversation row). Nothing is answered before its commit.
 After the commit the batch's `message:new` broadcasts leave in id order, all
 in one event-loop iteration, so the transport writes each recipient once for
 the whole batch.
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from switchboard.chat.membership import MemberCache, Pair
@@ -147,11 +148,6 @@ _EARLIER = select(
 # PostgreSQL: SQLAlchemy's own ordered form, which is one statement per batch there.
 _INSERT = insert(_message_table).returning(_messages.id)
 _INSERT_ORDERED = insert(_message_table).returning(_messages.id, sort_by_parameter_order=True)
-_TOUCH = (
-    update(_conversation_table)
-    .where(_conversations.id.in_(bindparam("conversation_ids", expanding=True)))
-    .values(last_activity_at=bindparam("now"))
-)
 
 
 def _store(conn: Connection, batch: list[Send], known: set[Pair]) -> Stored:
@@ -227,8 +223,6 @@ def _store(conn: Connection, batch: list[Send], known: set[Pair]) -> Stored:
         )
         if sqlite:
             ids.sort()
-        touched = list({results[i][0].conversation_id for i in pending})
-        conn.execute(_TOUCH, {"conversation_ids": touched, "now": now})
         for i, mid in zip(pending, ids, strict=True):
             send = results[i][0]
             out = MessageOut(

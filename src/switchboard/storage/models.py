@@ -96,7 +96,9 @@ class Conversation(Base):
     title: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_by: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    # Denormalised so that "newest activity first" is an index scan, not a join.
+    # The creation time. Sends do not move it (that was one more statement per
+    # batch): a conversation's activity is its newest message's time, or this
+    # when it has none (ChatService.list_conversations).
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
