@@ -42,35 +42,24 @@ class ServerKind:
     postgres: bool = False
 
 
+def _switchboard(name: str, *, redis: bool = False, postgres: bool = False) -> ServerKind:
+    """`switchboard serve` from this checkout's venv, with the given backends."""
+    argv = (str(REPO / ".venv/bin/python"), "-m", "switchboard", "serve")
+    return ServerKind(name, argv, REPO, "sqlite+aiosqlite", redis=redis, postgres=postgres)
+
+
 def kinds(node_dir: Path, py_dir: Path) -> dict[str, ServerKind]:
     """The servers, keyed by the name the command line and results use."""
     return {
-        "switchboard": ServerKind(
-            "switchboard",
-            (str(REPO / ".venv/bin/python"), "-m", "switchboard", "serve"),
-            REPO,
-            "sqlite+aiosqlite",
-        ),
+        "switchboard": _switchboard("switchboard"),
         # The same node with the cluster path on: every broadcast goes through a Redis
         # Stream, presence and limits live in Redis. The redis-server shares the
         # server's core, so the figure includes Redis's own CPU.
-        "switchboard-redis": ServerKind(
-            "switchboard-redis",
-            (str(REPO / ".venv/bin/python"), "-m", "switchboard", "serve"),
-            REPO,
-            "sqlite+aiosqlite",
-            redis=True,
-        ),
+        "switchboard-redis": _switchboard("switchboard-redis", redis=True),
         # The same node on PostgreSQL 15 (asyncpg): a fresh server per run, started with
         # synchronous_commit=off (SQLite's WAL with synchronous=NORMAL is the like of it)
         # and pinned to the server's core, so the figure includes PostgreSQL's CPU.
-        "switchboard-pg": ServerKind(
-            "switchboard-pg",
-            (str(REPO / ".venv/bin/python"), "-m", "switchboard", "serve"),
-            REPO,
-            "sqlite+aiosqlite",
-            postgres=True,
-        ),
+        "switchboard-pg": _switchboard("switchboard-pg", postgres=True),
         "node-ref": ServerKind(
             "node-ref", ("node", str(node_dir / "server.js")), node_dir, "sqlite"
         ),
