@@ -4,7 +4,9 @@ httpx spends several hundred µs of the generator's CPU per request, more than
 the server under test spends on a small internal-API call, so a generator
 built on it measures itself. This pool writes a prepared request per POST and
 reads only the status line, `Content-Length` and the body; it handles exactly
-what our server answers (no chunked bodies, no redirects).
+what our server answers (no chunked bodies, no redirects). A response with
+`Connection: close` (the server's answer to a request whose body it refused
+to read) retires its connection and opens a fresh one in its place.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ class _Conn(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self._buf = bytearray()
         self._waiter: asyncio.Future[tuple[int, bytes]] | None = None
+        self.closing = False  # the last response said `Connection: close`
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -38,8 +41,11 @@ class _Conn(asyncio.Protocol):
         length = 0
         for line in head[1:]:
             name, _, value = line.partition(":")
-            if name.strip().lower() == "content-length":
+            name = name.strip().lower()
+            if name == "content-length":
                 length = int(value)
+            elif name == "connection" and value.strip().lower() == "close":
+                self.closing = True
         end = head_end + 4 + length
         if len(self._buf) < end:
             return
@@ -71,12 +77,14 @@ class HttpPool:
         self._all: list[_Conn] = []
 
     async def open(self) -> HttpPool:
-        loop = asyncio.get_running_loop()
         for _ in range(self.size):
-            _, conn = await loop.create_connection(_Conn, "127.0.0.1", self.port)
-            self._all.append(conn)
-            self._idle.put_nowait(conn)
+            self._idle.put_nowait(await self._connect())
         return self
+
+    async def _connect(self) -> _Conn:
+        _, conn = await asyncio.get_running_loop().create_connection(_Conn, "127.0.0.1", self.port)
+        self._all.append(conn)
+        return conn
 
     def close(self) -> None:
         for conn in self._all:
@@ -96,5 +104,8 @@ class HttpPool:
         try:
             return await conn.request(raw)
         finally:
+            if conn.closing:
+                self._all.remove(conn)
+                conn = await self._connect()
             with contextlib.suppress(asyncio.QueueFull):
                 self._idle.put_nowait(conn)

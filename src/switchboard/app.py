@@ -206,6 +206,10 @@ def create_app(
             allow_methods=["*"],
             allow_headers=["*"],
         )
+    # Always routed: without a key its guard answers 404 saying why. First, because
+    # FastAPI tries routers in order and services call these at the highest rates.
+    http.include_router(notification_internal.router)
+    http.include_router(auth_internal.router)
     http.include_router(health.router)
     http.include_router(presence.router)
     http.include_router(auth_routes.router)
@@ -213,9 +217,6 @@ def create_app(
         http.include_router(auth_routes.session_router)
     http.include_router(chat_routes.router)
     http.include_router(notification_routes.router)
-    # Always routed: without a key its dependency answers 404 saying why.
-    http.include_router(notification_internal.router)
-    http.include_router(auth_internal.router)
 
     if web_page:
         install_web_page(http, STATIC_DIR)

@@ -114,6 +114,32 @@ async def test_malformed_json_is_4xx(server: ServerProcess) -> None:
             assert 400 <= r.status_code < 500, (content, r.status_code)
 
 
+async def test_refusals_name_the_body_and_the_key_comes_first(server: ServerProcess) -> None:
+    key = {"Authorization": "Bearer test-api-key", "content-type": "application/json"}
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        r = await http.post(URL, json={"user_ids": [1], "type": "t"}, headers=key)
+        assert r.status_code == 422
+        assert [e["loc"] for e in r.json()["detail"]] == [["body", "title"]]
+        r = await http.post(URL, content=b"{not json", headers=key)
+        assert r.status_code == 422
+        assert r.json()["detail"][0]["loc"][0] == "body"
+        # A caller without the key learns nothing about what its body would have done.
+        r = await http.post(URL, content=b"{not json", headers={"Authorization": "Bearer no"})
+        assert r.status_code == 401
+
+
+async def test_the_openapi_schema_still_documents_the_internal_routes(
+    server: ServerProcess,
+) -> None:
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        schema = (await http.get("/openapi.json")).json()
+    operation = schema["paths"][URL]["post"]
+    assert "202" in operation["responses"]
+    body = operation["requestBody"]["content"]["application/json"]["schema"]
+    assert body["$ref"].endswith("/NotifyIn")
+    assert "/api/internal/users" in schema["paths"]
+
+
 async def test_unknown_users_get_a_per_user_error(server: ServerProcess) -> None:
     alice = await register(server.url)
     unknown = 10**12

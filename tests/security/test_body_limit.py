@@ -121,24 +121,36 @@ def test_chunked_body_over_the_limit_is_cut_off_and_rss_stays_flat(
     assert "Traceback" not in limited.log()
 
 
+CHUNKED_JSON = "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+INTERNAL_KEY = "Authorization: Bearer test-api-key\r\n"
+
+
 @pytest.mark.parametrize(
-    "path",
+    ("path", "headers"),
     [
-        "/api/auth/login",
-        "/api/conversations",
-        "/api/internal/notifications",
-        "/api/conversations/1/messages",
+        ("/api/auth/login", ""),
+        ("/api/conversations", ""),
+        # With its key: the internal API reads a body only from an authenticated caller.
+        ("/api/internal/notifications", INTERNAL_KEY),
+        ("/api/conversations/1/messages", ""),
     ],
 )
-def test_every_route_refuses_an_oversized_chunked_body(limited: ServerProcess, path: str) -> None:
-    status, _, _, _ = _upload(
-        limited,
-        path,
-        "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n",
-        chunked=True,
-        total=4 * LIMIT,
-    )
+def test_every_route_refuses_an_oversized_chunked_body(
+    limited: ServerProcess, path: str, headers: str
+) -> None:
+    status, _, _, _ = _upload(limited, path, CHUNKED_JSON + headers, chunked=True, total=4 * LIMIT)
     assert status == 413
+
+
+def test_the_internal_api_refuses_a_keyless_caller_before_reading_the_body(
+    limited: ServerProcess,
+) -> None:
+    status, _, body, sent = _upload(
+        limited, "/api/internal/notifications", CHUNKED_JSON, chunked=True, total=HUGE
+    )
+    assert status == 401
+    assert json.loads(body)["code"] == "invalid_api_key"
+    assert sent < HUGE
 
 
 def test_a_body_under_the_limit_still_works(limited: ServerProcess) -> None:

@@ -17,6 +17,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from switchboard.api.deps import ApiKey, Ctx
+from switchboard.api.direct import DirectRoute
 from switchboard.auth.host_tokens import MAX_EXTERNAL_ID_CHARS, external_id_of
 from switchboard.auth.schemas import UsersOut
 from switchboard.auth.users import user_out
@@ -24,7 +25,7 @@ from switchboard.errors import AuthError, NotFoundError
 
 MAX_BATCH = 1000
 
-router = APIRouter(prefix="/api/internal", tags=["internal"])
+router = APIRouter(prefix="/api/internal", tags=["internal"], route_class=DirectRoute)
 
 ExternalId = Annotated[str, Field(min_length=1, max_length=MAX_EXTERNAL_ID_CHARS)]
 

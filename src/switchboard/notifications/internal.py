@@ -8,10 +8,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from switchboard.api.deps import ApiKey, Ctx
+from switchboard.api.direct import DirectRoute
 from switchboard.errors import NotFoundError
 from switchboard.notifications.schemas import NotifyIn, NotifyOut
 
-router = APIRouter(prefix="/api/internal", tags=["internal"])
+# Served without per-request dependency solving: services call it in bursts (direct.py).
+router = APIRouter(prefix="/api/internal", tags=["internal"], route_class=DirectRoute)
 
 
 @router.post("/notifications", status_code=202, response_model=NotifyOut)
