@@ -90,3 +90,23 @@ async def test_each_send_is_acked_with_its_own_row(tmp_path: Path) -> None:
         assert again_stored.results[0][1] == retry[1]
     finally:
         await db.dispose()
+
+
+async def test_a_retry_key_of_any_text_finds_its_stored_copy(tmp_path: Path) -> None:
+    # Retry keys are matched in SQL: quotes, backslashes, non-ASCII and astral
+    # characters must match exactly what was stored.
+    db, users, convs = await _database(tmp_path)
+    loop = asyncio.get_running_loop()
+    keys = ['say "hi"', "back\\slash", "naïve", "😀 astral", "中文"]
+    try:
+        first = [Send(users[0], convs[0], k, k, loop.create_future()) for k in keys]
+        stored = await db.run_write(lambda conn: _store(conn, first, set()))
+        ids = [message.id for _send, message, _created in stored.results if message]
+        assert len(ids) == len(keys)
+
+        retries = [Send(users[0], convs[0], "again", k, loop.create_future()) for k in keys]
+        again = await db.run_write(lambda conn: _store(conn, retries, set()))
+        assert again.new == []
+        assert [m.id for _s, m, created in again.results if m and not created] == ids
+    finally:
+        await db.dispose()

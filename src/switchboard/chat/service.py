@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, CursorResult, and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import Connection, CursorResult, and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
@@ -44,6 +44,7 @@ from switchboard.errors import (
 from switchboard.limits import Limits
 from switchboard.realtime.facade import Realtime
 from switchboard.storage.database import Database
+from switchboard.storage.json_lists import in_json_list, json_list
 from switchboard.storage.loader import BatchLoader
 from switchboard.storage.models import (
     Conversation,
@@ -57,10 +58,10 @@ from switchboard.types import CHAT, Room, Sid, UserId, conversation_room, user_r
 
 log = logging.getLogger("switchboard.chat")
 
-# Built once (a connect storm runs it per batch of users): an expanding IN serves every size.
+# Built once (a connect storm runs it per batch of users): one JSON list serves every size.
 _MEMBERSHIPS = (
     select(ConversationMember.user_id, ConversationMember.conversation_id)
-    .where(ConversationMember.user_id.in_(bindparam("user_ids", expanding=True)))
+    .where(in_json_list(ConversationMember.user_id, "user_ids"))
     .order_by(ConversationMember.user_id, ConversationMember.conversation_id)
 )
 
@@ -154,7 +155,7 @@ class ChatService:
     async def _conversation_ids_of(self, user_ids: list[UserId]) -> dict[UserId, list[int]]:
         def read(conn: Connection) -> dict[UserId, list[int]]:
             found: dict[UserId, list[int]] = {}
-            for uid, cid in conn.execute(_MEMBERSHIPS, {"user_ids": user_ids}):
+            for uid, cid in conn.execute(_MEMBERSHIPS, {"user_ids": json_list(user_ids)}):
                 found.setdefault(uid, []).append(cid)
             return found
 

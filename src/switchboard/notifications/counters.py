@@ -11,11 +11,14 @@ through `Database.run_write`/`run_read`, an `AsyncSession` through `run_sync`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import cache
+from typing import Any
 
-from sqlalchemy import Connection, bindparam, case, select, update
+from sqlalchemy import BigInteger, Connection, Integer, case, cast, select, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from switchboard.storage.json_lists import in_json_list, json_list, json_members, json_object
 from switchboard.storage.models import NotificationUnread
 from switchboard.types import UserId
 
@@ -30,15 +33,24 @@ def add_unread(conn: Connection, deltas: Mapping[UserId, int]) -> dict[UserId, i
     """
     if not deltas:
         return {}
-    insert = sqlite_insert if conn.dialect.name == "sqlite" else pg_insert
-    rows = insert(_U)
-    upsert = rows.on_conflict_do_update(
+    # One JSON parameter, whatever the number of users (storage/json_lists.py).
+    params = {"deltas": json_object(deltas)}
+    return {uid: count for uid, count in conn.execute(_upsert(conn.dialect.name), params)}
+
+
+@cache
+def _upsert(dialect: str) -> Any:
+    """`INSERT … SELECT` from the JSON object `{user_id: delta}`, adding on conflict."""
+    each = json_members("deltas")
+    user_id = cast(each.c.key, BigInteger)
+    # `WHERE true`: SQLite reads an `ON` after a bare `INSERT … SELECT … FROM` as a join's.
+    source = select(user_id, cast(each.c.value, Integer)).where(true()).order_by(user_id)
+    rows = (sqlite_insert(_U) if dialect == "sqlite" else pg_insert(_U)).from_select(
+        [_U.user_id, _U.count], source
+    )
+    return rows.on_conflict_do_update(
         index_elements=[_U.user_id], set_={"count": _U.count + rows.excluded.count}
     ).returning(_U.user_id, _U.count)
-    # Executed with a parameter list: one cached statement that SQLAlchemy sends as
-    # a single multi-row UPSERT ("insertmanyvalues"), not one statement per user.
-    params = [{"user_id": uid, "count": deltas[uid]} for uid in sorted(deltas)]
-    return {uid: count for uid, count in conn.execute(upsert, params)}
 
 
 def subtract_unread(conn: Connection, user_id: UserId, n: int) -> int:
@@ -54,8 +66,8 @@ def subtract_unread(conn: Connection, user_id: UserId, n: int) -> int:
     return int(conn.scalar(stmt) or 0)
 
 
-# Built once (a connect storm runs it per batch): an expanding IN serves every size.
-_READ = select(_U.user_id, _U.count).where(_U.user_id.in_(bindparam("user_ids", expanding=True)))
+# Built once (a connect storm runs it per batch): one JSON list serves every size.
+_READ = select(_U.user_id, _U.count).where(in_json_list(_U.user_id, "user_ids"))
 
 
 def read_unread(conn: Connection, user_ids: Iterable[UserId]) -> dict[UserId, int]:
@@ -64,6 +76,6 @@ def read_unread(conn: Connection, user_ids: Iterable[UserId]) -> dict[UserId, in
     if not ids:
         return {}
     counts: dict[UserId, int] = dict.fromkeys(ids, 0)
-    rows = conn.execute(_READ, {"user_ids": list(ids)})
+    rows = conn.execute(_READ, {"user_ids": json_list(ids)})
     counts.update((uid, count) for uid, count in rows)
     return counts

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import JSON, String, Text, bindparam, insert, select, union_all
 
+from switchboard.storage.json_lists import in_json_list, json_list
 from switchboard.storage.models import Notification, User, UTCDateTime
 from switchboard.types import UserId
 
@@ -40,7 +41,7 @@ def insert_statement(requests: int) -> Any:
     """The INSERT for `requests` requests, built once per size (its compilation is cached)."""
     branches = [
         select(User.id, *(bindparam(f"{name}_{i}", type_=type_) for name, type_ in _FIELDS)).where(
-            User.id.in_(bindparam(f"user_ids_{i}", expanding=True))
+            in_json_list(User.id, f"user_ids_{i}")
         )
         for i in range(requests)
     ]
@@ -69,7 +70,7 @@ def branch_params(
         f"created_at_{i}": created_at,
         f"deliver_at_{i}": deliver_at,
         f"delivered_at_{i}": delivered_at,
-        f"user_ids_{i}": list(user_ids),
+        f"user_ids_{i}": json_list(user_ids),
     }
 
 
