@@ -15,9 +15,10 @@ of parameter, so the route serves them directly:
 
 The endpoint keeps its FastAPI signature, so the OpenAPI schema documents it as
 before; it returns a `Response` or the pydantic model its signature names,
-which is serialised as it is (no `response_model` filtering). A parameter of any other kind is refused when the route is built, so a
-route cannot silently lose a dependency. The route's errors go through the
-app's handlers (`api/errors.py`) like any other route's.
+which is serialised as it is (no `response_model` filtering). A parameter of
+any other kind is refused when the route is built, so a route cannot silently
+lose a dependency. The route's errors go through the app's handlers
+(`api/errors.py`) like any other route's.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """A list bound as one parameter: `column IN (SELECT value FROM json_each(:name))`.
 
 An expanding IN (`bindparam(name, expanding=True)`) rewrites the statement's
-SQL at every execution and binds one parameter per element. For the small,
-hot statements of a batch (who of these is a member, which of these ids were
-sent before, these users' unread counts), SQLAlchemy's Python work on that
-costs more than the database's own. A JSON array is one string parameter and
+SQL at every execution and binds one parameter per element. For the hot
+statements of a batch (a notification request's users, a connect burst's
+memberships and unread counts), SQLAlchemy's Python work on that costs more
+than the database's own. A JSON array is one string parameter and
 one SQL text for every length: SQLite reads it with `json_each`, PostgreSQL
 with `json_array_elements_text`. A mapping (user → delta) goes the same way as
 a JSON object, read as rows of `key` and `value`.
