@@ -21,6 +21,8 @@ from tests.support.server import ServerProcess
 LIMIT = 64 * 1024
 HUGE = 300 * 1024 * 1024
 CHUNK = b"x" * (64 * 1024)
+CHUNKED_JSON = "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+INTERNAL_KEY = "Authorization: Bearer test-api-key\r\n"
 # Generous: the server's RSS may grow a little while it serves anything at all.
 RSS_GROWTH_BOUND = 64 * 1024 * 1024
 
@@ -107,7 +109,7 @@ def test_chunked_body_over_the_limit_is_cut_off_and_rss_stays_flat(
     status, _, body, sent = _upload(
         limited,
         "/api/auth/register",
-        "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n",
+        CHUNKED_JSON,
         chunked=True,
         total=HUGE,
     )
@@ -119,10 +121,6 @@ def test_chunked_body_over_the_limit_is_cut_off_and_rss_stays_flat(
     # The server is still fine afterwards, and logged no traceback.
     assert httpx.get(limited.url + "/healthz").status_code == 200
     assert "Traceback" not in limited.log()
-
-
-CHUNKED_JSON = "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
-INTERNAL_KEY = "Authorization: Bearer test-api-key\r\n"
 
 
 @pytest.mark.parametrize(
