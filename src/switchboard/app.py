@@ -47,7 +47,7 @@ from switchboard.notifications import internal as notification_internal
 from switchboard.notifications import routes as notification_routes
 from switchboard.notifications.namespace import NotificationsNamespace
 from switchboard.notifications.scheduler import NotificationScheduler
-from switchboard.notifications.service import NotificationService
+from switchboard.notifications.service import UNREAD_COUNT_EVENT, NotificationService
 from switchboard.operations import Operations, resolve_node_id
 from switchboard.realtime.backends import open_backend
 from switchboard.realtime.facade import Realtime
@@ -164,6 +164,7 @@ def create_app(
     rt.on_presence_change(chat.on_presence_change)
     rt.on_room_change(chat.on_room_change)
     rt.register(NotificationsNamespace(rt, notifications))
+    rt.on_logged_event(UNREAD_COUNT_EVENT, notifications.forget_unread_count)
     scheduler = NotificationScheduler(
         notifications,
         interval_seconds=settings.scheduler_interval_seconds,

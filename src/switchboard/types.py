@@ -18,8 +18,16 @@ NOTIFICATIONS: Final = "/notifications"
 NAMESPACES: Final[tuple[str, ...]] = (CHAT, NOTIFICATIONS)
 
 
+_USER_ROOM: Final = "user:"
+
+
 def user_room(user_id: UserId) -> Room:
-    return f"user:{user_id}"
+    return f"{_USER_ROOM}{user_id}"
+
+
+def user_of_room(room: Room) -> UserId | None:
+    """The user whose room `room` is (`user_room`'s inverse), else None."""
+    return _id_after(_USER_ROOM, room)
 
 
 _CONVERSATION_ROOM: Final = "conversation:"
@@ -31,7 +39,11 @@ def conversation_room(conversation_id: int) -> Room:
 
 def conversation_of_room(room: Room) -> int | None:
     """The conversation whose room `room` is (`conversation_room`'s inverse), else None."""
-    if not room.startswith(_CONVERSATION_ROOM):
+    return _id_after(_CONVERSATION_ROOM, room)
+
+
+def _id_after(prefix: str, room: Room) -> int | None:
+    if not room.startswith(prefix):
         return None
-    digits = room[len(_CONVERSATION_ROOM) :]
-    return int(digits) if digits.isdigit() else None
+    digits = room[len(prefix) :]
+    return int(digits) if digits.isascii() and digits.isdigit() else None

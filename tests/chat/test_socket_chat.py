@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
+import httpx
+
 from tests.chat.helpers import MESSAGE_KEYS, Tab, close_all, create_conversation, open_tabs
 from tests.support.clients import Account
 from tests.support.server import ServerProcess
@@ -216,6 +218,33 @@ async def test_new_conversation_joins_live_sockets_and_join_resyncs(
         assert await b1.wait("message:new", 2) == [ack["message"], ack2["message"]]
     finally:
         await close_all([a1, b1])
+
+
+async def test_a_later_tab_joins_the_conversations_made_and_left_while_none_was_open(
+    server: ServerProcess, users: Users
+) -> None:
+    """A user's conversations are remembered after a connect (the next tab asks no
+    query); a conversation made or left since changes what the next tab joins."""
+    alice, bob = await users(), await users()
+    for _ in range(2):  # the second connect is answered from memory
+        await (await Tab.open(server.url, alice)).close()
+    cid = (await create_conversation(server.url, bob, [alice]))["id"]
+    bob_tab, alice_tab = await Tab.open(server.url, bob), await Tab.open(server.url, alice)
+    try:
+        ack = await bob_tab.call("message:send", {"conversation_id": cid, "body": "joined?"})
+        assert await alice_tab.wait("message:new", 1) == [ack["message"]]
+        await alice_tab.close()
+        async with httpx.AsyncClient(base_url=server.url, headers=alice.bearer) as http:
+            assert (await http.post(f"/api/conversations/{cid}/leave")).status_code == 204
+        alice_tab = await Tab.open(server.url, alice)
+        await bob_tab.call("message:send", {"conversation_id": cid, "body": "left"})
+        await bob_tab.wait("message:new", 2)
+        marker = (await create_conversation(server.url, bob, [alice]))["id"]
+        ack = await bob_tab.call("message:send", {"conversation_id": marker, "body": "after"})
+        # The later message arrived, the one to the left conversation did not.
+        assert await alice_tab.wait("message:new", 1) == [ack["message"]]
+    finally:
+        await close_all([bob_tab, alice_tab])
 
 
 async def test_non_member_can_neither_read_nor_write(server: ServerProcess, users: Users) -> None:

@@ -200,3 +200,28 @@ async def test_npm_client_gets_count_on_connect_a_push_and_a_read_ack(
     assert result["notification"]["title"] == "You were mentioned"
     assert result["notification"]["type"] == "mention"
     assert result["readAck"] == {"ok": True, "unread_count": 1}
+
+
+async def test_a_later_tab_gets_the_count_that_changed_while_none_was_open(
+    server: ServerProcess,
+) -> None:
+    """A user's count is remembered after a connect (the next tab asks no query), and
+    forgotten by every change: with no tab open, the change reaches no socket here."""
+    alice = await register(server.url)
+
+    async def count_on_connect() -> object:
+        sock, rec = await tab(server.url, alice)
+        await sock.disconnect()
+        return first(rec.of(NS, "notification:unread_count")[0])
+
+    assert await count_on_connect() == {"count": 0}
+    assert await count_on_connect() == {"count": 0}  # from memory
+    first_two = [await notify(server.url, [alice.id], title=f"n{i}") for i in range(2)]
+    assert await count_on_connect() == {"count": 2}
+    nid = first_two[0].json()["ids"][0]
+    async with httpx.AsyncClient(base_url=server.url, headers=alice.bearer) as http:
+        assert (await http.post(f"/api/notifications/{nid}/read")).json()["unread_count"] == 1
+    assert await count_on_connect() == {"count": 1}
+    async with httpx.AsyncClient(base_url=server.url, headers=alice.bearer) as http:
+        assert (await http.post("/api/notifications/read-all")).json() == {"unread_count": 0}
+    assert await count_on_connect() == {"count": 0}

@@ -13,7 +13,7 @@ Broadcasts leave only after the database commit, so a client that receives
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, cast
@@ -43,6 +43,7 @@ from switchboard.errors import (
 )
 from switchboard.limits import Limits
 from switchboard.realtime.facade import Realtime
+from switchboard.storage.cached_loader import CachedLoader
 from switchboard.storage.database import Database
 from switchboard.storage.json_lists import in_json_list, json_list
 from switchboard.storage.loader import BatchLoader
@@ -54,7 +55,15 @@ from switchboard.storage.models import (
     parse_id,
     utcnow,
 )
-from switchboard.types import CHAT, Room, Sid, UserId, conversation_room, user_room
+from switchboard.types import (
+    CHAT,
+    Room,
+    Sid,
+    UserId,
+    conversation_of_room,
+    conversation_room,
+    user_room,
+)
 
 log = logging.getLogger("switchboard.chat")
 
@@ -102,9 +111,10 @@ class ChatService:
         # Senders known to be members skip the membership query (kept by the log).
         self.members = MemberCache(lambda: realtime.started)
         self.writer = MessageWriter(db, self._publish, self.members)
-        # Connects and presence changes ask for users' conversations in bursts.
-        self._memberships: BatchLoader[UserId, list[int]] = BatchLoader(
-            self._conversation_ids_of, []
+        # Connects and presence changes ask for users' conversations in bursts; a
+        # user's later tabs are answered from memory, kept by the log's join/leave entries.
+        self._memberships: CachedLoader[UserId, tuple[int, ...]] = CachedLoader(
+            BatchLoader(self._conversation_ids_of, ()), lambda: realtime.started
         )
 
     # -- conversations -------------------------------------------------------------
@@ -142,6 +152,9 @@ class ChatService:
                 raise InvalidPayloadError("member_ids: unknown users") from None
         room = conversation_room(conv.id)
         for uid in ids:
+            # At once on this node; the join entries below tell every node.
+            self._memberships.update(uid, _with(conv.id))
+        for uid in ids:
             try:
                 await self.realtime.join_user_to_room(uid, room, namespace=CHAT)
             except Exception:
@@ -149,15 +162,16 @@ class ChatService:
         return _conversation_out(conv, ids)
 
     async def conversation_ids(self, user_id: UserId) -> list[int]:
-        """The ids of every conversation `user_id` is a member of (batched with others')."""
-        return await self._memberships.load(user_id)
+        """The ids of every conversation `user_id` is a member of (batched with others',
+        or from memory for a user asked about in the last seconds)."""
+        return list(await self._memberships.load(user_id))
 
-    async def _conversation_ids_of(self, user_ids: list[UserId]) -> dict[UserId, list[int]]:
-        def read(conn: Connection) -> dict[UserId, list[int]]:
+    async def _conversation_ids_of(self, user_ids: list[UserId]) -> dict[UserId, tuple[int, ...]]:
+        def read(conn: Connection) -> dict[UserId, tuple[int, ...]]:
             found: dict[UserId, list[int]] = {}
             for uid, cid in conn.execute(_MEMBERSHIPS, {"user_ids": json_list(user_ids)}):
                 found.setdefault(uid, []).append(cid)
-            return found
+            return {uid: tuple(cids) for uid, cids in found.items()}
 
         # A connect storm: one Core query per batch of users, no ORM session.
         return await self.db.run_read(read)
@@ -262,6 +276,7 @@ class ChatService:
             await session.commit()
             # At once on this node; the leave entry below tells the others.
             self.members.forget(conversation_id, user_id)
+            self._memberships.update(user_id, _without(conversation_id))
             conv = await session.get(Conversation, conversation_id)
             members = await self._member_ids(session, conversation_id)
         if conv is None:
@@ -457,9 +472,15 @@ class ChatService:
         )
 
     def on_room_change(self, namespace: str, kind: str, user_id: UserId, room: Room) -> None:
-        """A join or leave of any node (RealtimeServer.on_room_change): keeps `members` right."""
-        if namespace == CHAT:
-            self.members.apply(kind, user_id, room)
+        """A join or leave of any node (RealtimeServer.on_room_change): keeps `members`
+        and the remembered conversations of each user right."""
+        if namespace != CHAT:
+            return
+        self.members.apply(kind, user_id, room)
+        conversation_id = conversation_of_room(room)
+        if conversation_id is not None:
+            change = _with if kind == "join" else _without
+            self._memberships.update(user_id, change(conversation_id))
 
     async def on_presence_change(self, user_id: UserId, online: bool) -> None:
         """Presence listener: one `presence` broadcast to all of the user's conversation rooms."""
@@ -472,6 +493,14 @@ class ChatService:
     ) -> None:
         with _broadcast_failure_logged(event):
             await self.realtime.to_room(room, event, data, namespace=CHAT, skip_sid=skip_sid)
+
+
+def _with(conversation_id: int) -> Callable[[tuple[int, ...]], tuple[int, ...]]:
+    return lambda ids: ids if conversation_id in ids else (*ids, conversation_id)
+
+
+def _without(conversation_id: int) -> Callable[[tuple[int, ...]], tuple[int, ...]]:
+    return lambda ids: tuple(cid for cid in ids if cid != conversation_id)
 
 
 @contextmanager

@@ -30,7 +30,7 @@ class NotificationsNamespace(SocketNamespace):
 
     async def after_connect(self, sock: SocketContext) -> None:
         try:
-            count = await self.service.unread_count(sock.user_id)
+            count = await self.service.unread_count_on_connect(sock.user_id)
         except Exception:
             # The socket stays useful without its badge; the next change pushes a count.
             log.exception("unread count on connect failed", extra={"sid": sock.sid})

@@ -8,7 +8,10 @@ invisible to lists and counts until the scheduler claims it.
 
 Unread counts are maintained (counters.py), not counted: delivering a row adds
 to its user's count and reading subtracts, in the same transaction, so a push
-carries the count the write returned and a connect reads one row.
+carries the count the write returned and a connect reads one row. A user's
+later tabs get the count from memory: every change of a count is pushed as a
+`notification:unread_count` entry of the log, and every node forgets the
+count it kept for that user when it applies one (`forget_unread_count`).
 """
 
 from __future__ import annotations
@@ -25,10 +28,11 @@ from switchboard.notifications.counters import add_unread, read_unread, subtract
 from switchboard.notifications.schemas import NotificationOut, NotifyIn, NotifyResult
 from switchboard.notifications.writer import Delivery, NotificationWriter
 from switchboard.realtime.facade import Realtime
+from switchboard.storage.cached_loader import CachedLoader
 from switchboard.storage.database import Database
 from switchboard.storage.loader import BatchLoader
 from switchboard.storage.models import Notification, parse_id, utcnow
-from switchboard.types import NOTIFICATIONS, Broadcast, Sid, UserId, user_room
+from switchboard.types import NOTIFICATIONS, Broadcast, Room, Sid, UserId, user_of_room, user_room
 
 log = logging.getLogger("switchboard.notifications")
 
@@ -46,8 +50,12 @@ class NotificationService:
         self.db = db
         self.realtime = realtime
         self.writer = NotificationWriter(db, self._push)
-        # Every /notifications connect asks for a count: a burst shares one query.
+        # Every /notifications connect asks for a count: a burst shares one query,
+        # and a user's later tabs are answered from memory (see the module's doc).
         self._unread: BatchLoader[UserId, int] = BatchLoader(self.unread_counts, 0)
+        self._unread_on_connect: CachedLoader[UserId, int] = CachedLoader(
+            self._unread, lambda: realtime.started
+        )
 
     # -- creating ----------------------------------------------------------------------
 
@@ -68,6 +76,21 @@ class NotificationService:
     async def unread_count(self, user_id: UserId) -> int:
         """Delivered, unread notifications of one user (batched with others' in one query)."""
         return await self._unread.load(user_id)
+
+    async def unread_count_on_connect(self, user_id: UserId) -> int:
+        """`unread_count`, or the count remembered since the user's last change: a
+        socket's first count (a change in flight reaches it as an event right after)."""
+        return await self._unread_on_connect.load(user_id)
+
+    def forget_unread_count(self, namespace: str, rooms: list[Room] | None) -> None:
+        """A `notification:unread_count` entry of any node (RealtimeServer.on_logged_event):
+        the users it went to have a new count, which only the database knows in order."""
+        if namespace != NOTIFICATIONS or rooms is None:
+            return
+        for room in rooms:
+            user_id = user_of_room(room)
+            if user_id is not None:
+                self._unread_on_connect.invalidate(user_id)
 
     async def unread_counts(self, user_ids: Iterable[UserId]) -> dict[UserId, int]:
         ids = list(user_ids)

@@ -31,6 +31,9 @@ class EmitHook(Protocol):
 
 # Told of every join/leave entry this node applies: (namespace, kind, user id, room).
 RoomListener = Callable[[str, str, UserId, Room], None]
+# Told of every broadcast entry of one event this node applies: (namespace, rooms);
+# rooms is None for a whole-namespace broadcast.
+EventListener = Callable[[str, "list[Room] | None"], None]
 
 
 class Emitter:
@@ -47,6 +50,8 @@ class Emitter:
         self._io = io
         self.hooks: list[EmitHook] = []
         self.room_listeners: list[RoomListener] = []
+        # event name -> listeners (RealtimeServer.on_logged_event)
+        self.event_listeners: dict[str, list[EventListener]] = {}
         self.offsets = offsets
         self.events: EventLog = events or MemoryLog(0, keep=False)
         self.events.bind(self.deliver)
@@ -94,6 +99,11 @@ class Emitter:
             for listener in self.room_listeners:
                 listener(namespace, record.kind, record.user_id or 0, record.room)
             return
+        listeners = self.event_listeners.get(record.event)
+        if listeners is not None:
+            # Whether or not this node has a recipient: memory of other nodes' changes.
+            for event_listener in listeners:
+                event_listener(namespace, record.rooms)
         recipients = io.recipients(namespace, record.rooms, record.skip)
         if not recipients:
             return

@@ -17,7 +17,7 @@ from switchboard.auth.tokens import TokenService
 from switchboard.config import Settings
 from switchboard.metrics import Metrics
 from switchboard.realtime.backends import Backend
-from switchboard.realtime.emitter import Emitter, RoomListener
+from switchboard.realtime.emitter import Emitter, EventListener, RoomListener
 from switchboard.realtime.namespace import SocketNamespace
 from switchboard.realtime.presence import PresenceStore
 from switchboard.realtime.recovery import Recovery
@@ -98,6 +98,11 @@ class RealtimeServer:
         """Call `listener(namespace, "join" | "leave", user_id, room)` for every
         `join_user_to_room`/`leave_user_from_room` of any node, in log order."""
         self.emitter.room_listeners.append(listener)
+
+    def on_logged_event(self, event: str, listener: EventListener) -> None:
+        """Call `listener(namespace, rooms)` for every broadcast of `event` from any node,
+        in log order, whether or not this node has a socket to deliver it to."""
+        self.emitter.event_listeners.setdefault(event, []).append(listener)
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         """Run a background task that is kept alive, logged if it fails, ended at close."""
