@@ -32,6 +32,8 @@ RESULTS = Path(__file__).resolve().parent / "results"
 PEERS = Path("/tmp/peers")  # noqa: S108 - where docs/benchmarks.md sets the peers up
 LOADGEN = Path("/tmp/loadgen")  # noqa: S108 - likewise for the load generator
 
+DEADLINE_S = 400  # per scenario run, registration included
+
 # name -> loadgen arguments
 SCENARIOS: dict[str, list[str]] = {
     "connect": ["--scenario", "connect", "--users", "200", "--per-user", "10"],
@@ -95,9 +97,14 @@ def run_one(
             *("taskset", "-c", str(args.generator_core)),
             *("node", str(args.loadgen / "loadgen.js"), "--url", server.url),
             *("--api-key", API_KEY, "--server-pid", str(server.pid)),
+            # The generator's own 110 s default includes registering the users (argon2
+            # on the server): 400 users took 102 s on a loaded machine and aborted.
+            *("--deadline", str(DEADLINE_S)),
             *SCENARIOS[scenario],
         ]
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
+        done = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=DEADLINE_S + 60, check=False
+        )
         if done.returncode != 0 or not done.stdout.strip():
             return {"error": done.stderr[-2000:]}
         result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
