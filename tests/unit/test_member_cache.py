@@ -6,7 +6,8 @@ import pytest
 
 from switchboard.chat import membership
 from switchboard.chat.membership import MemberCache
-from switchboard.types import conversation_of_room, conversation_room, user_room
+from switchboard.storage import expiring_map
+from switchboard.types import conversation_of_room, conversation_room, user_of_room, user_room
 
 
 def _cache(live: bool = True) -> MemberCache:
@@ -51,7 +52,7 @@ def test_entries_expire_and_the_oldest_conversations_go_first(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     clock = [1000.0]
-    monkeypatch.setattr(membership.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(expiring_map.time, "monotonic", lambda: clock[0])
     monkeypatch.setattr(membership, "MAX_CONVERSATIONS", 2)
     cache = _cache()
     cache.remember({(1, 10)}, cache.epoch)
@@ -68,3 +69,11 @@ def test_conversation_rooms_parse_back() -> None:
     assert conversation_of_room(user_room(42)) is None
     assert conversation_of_room("conversation:") is None
     assert conversation_of_room("conversation:4x") is None
+    assert conversation_of_room("conversation:\u00b2") is None  # a digit int() refuses
+
+
+def test_user_rooms_parse_back() -> None:
+    assert user_of_room(user_room(7)) == 7
+    assert user_of_room(conversation_room(7)) is None
+    assert user_of_room("user:") is None
+    assert user_of_room("user:-1") is None

@@ -22,10 +22,9 @@ every node applies in log order; `MemberCache.apply` is told of each one.
 
 from __future__ import annotations
 
-import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 
+from switchboard.storage.expiring_map import ExpiringMap
 from switchboard.types import Room, UserId, conversation_of_room
 
 TTL_SECONDS = 30.0
@@ -38,8 +37,8 @@ class MemberCache:
     def __init__(self, live: Callable[[], bool]) -> None:
         """`live`: whether the realtime server runs (so that leaves reach `apply`)."""
         self._live = live
-        # conversation -> (loaded at, members seen); oldest use first.
-        self._members: OrderedDict[int, tuple[float, set[UserId]]] = OrderedDict()
+        # conversation -> members seen (trusted from the first one's query on)
+        self._members: ExpiringMap[int, set[UserId]] = ExpiringMap(TTL_SECONDS, MAX_CONVERSATIONS)
         # Bumped by every leave: a batch that read the database before a leave
         # must not remember what it read (see `remember`).
         self.epoch = 0
@@ -48,39 +47,29 @@ class MemberCache:
         """The pairs remembered as members (the rest must be asked of the database)."""
         if not self._live():
             return set()
-        now = time.monotonic()
         found: set[Pair] = set()
         for cid, uid in pairs:
-            entry = self._members.get(cid)
-            if entry is None:
-                continue
-            if now - entry[0] > TTL_SECONDS:
-                del self._members[cid]
-                continue
-            if uid in entry[1]:
+            members = self._members.get(cid)
+            if members is not None and uid in members:
                 found.add((cid, uid))
-                self._members.move_to_end(cid)
         return found
 
     def remember(self, pairs: Iterable[Pair], epoch: int) -> None:
         """Pairs the database confirmed in a transaction that began at `epoch`."""
         if epoch != self.epoch or not self._live():
             return  # a leave came in between: what was read may be stale
-        now = time.monotonic()
         for cid, uid in pairs:
-            entry = self._members.get(cid)
-            if entry is None:
-                entry = self._members[cid] = (now, set())
-            entry[1].add(uid)
-            self._members.move_to_end(cid)
-        while len(self._members) > MAX_CONVERSATIONS:
-            self._members.popitem(last=False)
+            members = self._members.get(cid)
+            if members is None:
+                members = set()
+                self._members.put(cid, members)
+            members.add(uid)
 
     def forget(self, conversation_id: int, user_id: UserId) -> None:
         self.epoch += 1
-        entry = self._members.get(conversation_id)
-        if entry is not None:
-            entry[1].discard(user_id)
+        members = self._members.get(conversation_id)
+        if members is not None:
+            members.discard(user_id)
 
     def apply(self, kind: str, user_id: UserId, room: Room) -> None:
         """A `join`/`leave` entry of the chat log (every node, in log order)."""

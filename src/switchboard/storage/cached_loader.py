@@ -13,19 +13,18 @@ in log order. The domain services turn those entries into `update` or
   bumped for loads in flight; see `load`).
 - An answer is trusted for `ttl` seconds at most, so a node that missed log
   entries (Redis down for a while, a change made by a process without a
-  server) is wrong for that long at most; at most `max_keys` keys are held,
-  least recently used go first.
+  server) is wrong for that long at most; at most `max_keys` keys are held
+  (`ExpiringMap`).
 - Only while `live()` (the realtime server runs, so entries arrive);
   otherwise every load asks the database, as `BatchLoader` alone does.
 """
 
 from __future__ import annotations
 
-import time
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
+from switchboard.storage.expiring_map import ExpiringMap
 from switchboard.storage.loader import BatchLoader
 
 K = TypeVar("K", bound=Hashable)
@@ -46,10 +45,7 @@ class CachedLoader(Generic[K, V]):
     ) -> None:
         self._loader = loader
         self._live = live
-        self._ttl = ttl
-        self._max_keys = max_keys
-        # key -> (loaded at, value); least recently used first.
-        self._kept: OrderedDict[K, tuple[float, V]] = OrderedDict()
+        self._kept: ExpiringMap[K, tuple[V]] = ExpiringMap(ttl, max_keys)
         # key -> [loads in flight, changes applied since the oldest began]
         self._in_flight: dict[K, list[int]] = {}
 
@@ -60,12 +56,9 @@ class CachedLoader(Generic[K, V]):
         """The kept answer, or the database's (kept when nothing changed meanwhile)."""
         live = self._live()
         if live:
-            entry = self._kept.get(key)
-            if entry is not None:
-                if time.monotonic() - entry[0] <= self._ttl:
-                    self._kept.move_to_end(key)
-                    return entry[1]
-                del self._kept[key]
+            kept = self._kept.get(key)  # a 1-tuple: a kept None or 0 is still an answer
+            if kept is not None:
+                return kept[0]
         flight = self._in_flight.get(key)
         if flight is None:
             flight = self._in_flight[key] = [0, 0]
@@ -78,29 +71,23 @@ class CachedLoader(Generic[K, V]):
             if not flight[0]:
                 del self._in_flight[key]
         if live and flight[1] == changes and self._live():
-            self._keep(key, value)
+            self._kept.put(key, (value,))
         return value
-
-    def _keep(self, key: K, value: V) -> None:
-        self._kept[key] = (time.monotonic(), value)
-        self._kept.move_to_end(key)
-        while len(self._kept) > self._max_keys:
-            self._kept.popitem(last=False)
 
     def update(self, key: K, change: Callable[[V], V]) -> None:
         """A log entry changed `key`'s answer: apply it to the kept one (if any).
 
-        The load time stays: `ttl` bounds how long an answer lives on entries alone.
+        The kept answer keeps its age: `ttl` bounds how long one lives on entries alone.
         """
         self._changed(key)
-        entry = self._kept.get(key)
-        if entry is not None:
-            self._kept[key] = (entry[0], change(entry[1]))
+        kept = self._kept.get(key)
+        if kept is not None:
+            self._kept.replace(key, (change(kept[0]),))
 
     def invalidate(self, key: K) -> None:
         """A log entry changed `key`'s answer in a way only the database knows: drop it."""
         self._changed(key)
-        self._kept.pop(key, None)
+        self._kept.pop(key)
 
     def _changed(self, key: K) -> None:
         flight = self._in_flight.get(key)
