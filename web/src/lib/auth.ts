@@ -5,7 +5,7 @@
  */
 import type { AuthError, Credentials, RegisterInput } from './client-types';
 import type { Context } from './context';
-import { isSwitchboardError } from './errors';
+import { isSwitchboardError, SwitchboardError } from './errors';
 import type { Request } from './http';
 import { decodeJwt } from './jwt';
 import type { Sockets } from './sockets';
@@ -29,6 +29,9 @@ export interface Auth {
 export function createAuth(ctx: Context, store: Store, request: Request, sockets: Sockets): Auth {
   let refreshing: Promise<AuthResponse> | null = null;
   let restoring: Promise<User | null> | null = null;
+  // Bumped whenever the session ends (logout, refused token): an answer to a
+  // request sent before then must not bring the session back.
+  let sessionEnds = 0;
 
   function setAuth(nextUser: User, nextToken: string | null): void {
     ctx.user = nextUser;
@@ -43,6 +46,7 @@ export function createAuth(ctx: Context, store: Store, request: Request, sockets
   }
 
   function clearAuth(): void {
+    sessionEnds += 1;
     ctx.user = null;
     ctx.token = null;
     stopRefreshTimer();
@@ -114,12 +118,17 @@ export function createAuth(ctx: Context, store: Store, request: Request, sockets
     clearAuth();
     ctx.authError = null;
     store.update();
+    // A refresh in flight (a reload restoring the session) sets a new cookie when it
+    // answers: log out after it, so that the server revokes and clears that one too.
+    if (refreshing) await refreshing.catch(() => undefined);
     await request<void>('POST', '/api/auth/logout');
   }
 
   async function me(): Promise<User | null> {
+    const asked = sessionEnds;
     try {
       const res = await request<MeResponse>('GET', '/api/auth/me');
+      if (asked !== sessionEnds) return null; // logged out meanwhile
       if (ctx.user && ctx.user.id !== res.user.id) {
         // Another user logged in elsewhere in this browser: drop the old sockets and token.
         sockets.teardownSession();
@@ -139,9 +148,13 @@ export function createAuth(ctx: Context, store: Store, request: Request, sockets
 
   function refresh(): Promise<AuthResponse> {
     if (refreshing) return refreshing;
+    const asked = sessionEnds;
     const p = (async () => {
       try {
         const res = await request<AuthResponse>('POST', '/api/auth/refresh');
+        if (asked !== sessionEnds) {
+          throw new SwitchboardError('unauthorized', 'the session ended while its token was refreshed');
+        }
         if (ctx.user && ctx.user.id !== res.user.id) sockets.teardownSession();
         setAuth(res.user, res.token);
         store.update();

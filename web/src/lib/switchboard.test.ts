@@ -169,6 +169,37 @@ describe('HTTP auth', () => {
     expect(managers).toHaveLength(1);
   });
 
+  it('a logout while restore() refreshes the token stays a logout, and goes out after the refresh', async () => {
+    const http = mockFetch({
+      'GET /api/auth/me': { status: 200, body: { user: alice } },
+      'POST /api/auth/refresh': { status: 200, body: { user: alice, token: tokenFor(alice.id) } },
+      'POST /api/auth/logout': { status: 204 },
+    });
+    let answerRefresh = (): void => undefined;
+    const gate = new Promise<void>((resolve) => {
+      answerRefresh = resolve;
+    });
+    const order: string[] = [];
+    const fetchFn = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      const path = new URL(String(input), 'http://test.local').pathname;
+      if (path === '/api/auth/refresh') await gate;
+      order.push(path);
+      return http.fetch(input, init);
+    }) as typeof fetch;
+    const client = createSwitchboard({ baseUrl: 'http://sb.test', fetch: fetchFn });
+    const restoring = client.restore();
+    await vi.waitFor(() => expect(client.user).toEqual(alice)); // me() answered; refresh waits
+    const loggingOut = client.logout();
+    expect(client.user).toBeNull();
+    answerRefresh();
+    await loggingOut;
+    expect(await restoring).toBeNull();
+    expect(client.user).toBeNull();
+    expect(client.token).toBeNull();
+    expect(managers).toHaveLength(0); // no socket was opened for the ended session
+    expect(order).toEqual(['/api/auth/me', '/api/auth/refresh', '/api/auth/logout']);
+  });
+
   it('restore() without a session returns null and connects nothing', async () => {
     const { client } = setup({ 'GET /api/auth/me': { status: 401, body: { detail: 'missing_token' } } });
     expect(await client.restore()).toBeNull();
