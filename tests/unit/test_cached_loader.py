@@ -6,7 +6,9 @@ import asyncio
 
 import pytest
 
+from switchboard.storage import expiring_map
 from switchboard.storage.cached_loader import CachedLoader
+from switchboard.storage.expiring_map import ExpiringMap
 from switchboard.storage.loader import BatchLoader
 
 
@@ -159,3 +161,17 @@ async def test_a_failed_query_keeps_nothing_and_leaves_no_trace() -> None:
     assert await cache.load(1) == 7
     assert await cache.load(1) == 7
     assert table.asked == [[1], [1]]
+
+
+def test_expired_answers_leave_memory_as_new_ones_come(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr(expiring_map.time, "monotonic", lambda: clock[0])
+    kept: ExpiringMap[int, str] = ExpiringMap(ttl=30.0, max_keys=100)
+    for key in range(10):
+        kept.put(key, "old")
+    assert kept.get(3) == "old"  # 3 is used again: now the most recently used
+    clock[0] += 31
+    kept.put(99, "new")  # every expired one at the least recently used end goes
+    assert len(kept) == 1
+    assert kept.get(3) is None
+    assert kept.get(99) == "new"

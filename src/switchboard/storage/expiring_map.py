@@ -40,11 +40,19 @@ class ExpiringMap(Generic[K, V]):
         return entry[1]
 
     def put(self, key: K, value: V) -> None:
-        """A value just read: trusted for `ttl` from now."""
-        self._entries[key] = (time.monotonic(), value)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self._max_keys:
-            self._entries.popitem(last=False)
+        """A value just read: trusted for `ttl` from now.
+
+        Expired values at the least recently used end go too, so memory follows
+        what was used lately rather than staying at `max_keys` once reached.
+        """
+        now = time.monotonic()
+        entries = self._entries
+        entries[key] = (now, value)
+        entries.move_to_end(key)
+        while len(entries) > self._max_keys:
+            entries.popitem(last=False)
+        while now - next(iter(entries.values()))[0] > self._ttl:
+            entries.popitem(last=False)  # never the one just put: it is fresh
 
     def replace(self, key: K, value: V) -> None:
         """A held value changed (by a log entry): same age, new value. No-op if not held."""
