@@ -152,19 +152,18 @@ class ChatService:
                 raise InvalidPayloadError("member_ids: unknown users") from None
         room = conversation_room(conv.id)
         for uid in ids:
-            # At once on this node; the join entries below tell every node.
+            # At once on this node; the join entry tells every node.
             self._memberships.update(uid, _with(conv.id))
-        for uid in ids:
             try:
                 await self.realtime.join_user_to_room(uid, room, namespace=CHAT)
             except Exception:
                 log.exception("could not join sockets to a new conversation", extra={"room": room})
         return _conversation_out(conv, ids)
 
-    async def conversation_ids(self, user_id: UserId) -> list[int]:
+    async def conversation_ids(self, user_id: UserId) -> tuple[int, ...]:
         """The ids of every conversation `user_id` is a member of (batched with others',
         or from memory for a user asked about in the last seconds)."""
-        return list(await self._memberships.load(user_id))
+        return await self._memberships.load(user_id)
 
     async def _conversation_ids_of(self, user_ids: list[UserId]) -> dict[UserId, tuple[int, ...]]:
         def read(conn: Connection) -> dict[UserId, tuple[int, ...]]:

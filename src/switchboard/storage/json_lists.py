@@ -69,7 +69,7 @@ def in_json_list(
 
 def json_list(values: Iterable[Any]) -> str:
     """The value to bind for an `in_json_list` parameter."""
-    return json.dumps(list(values), ensure_ascii=False, separators=(",", ":"))
+    return _dumps(list(values))
 
 
 def json_members(name: str) -> TableValuedAlias:
@@ -79,6 +79,8 @@ def json_members(name: str) -> TableValuedAlias:
 
 def json_object(mapping: Mapping[Any, Any]) -> str:
     """The value to bind for a `json_members` parameter (keys become strings)."""
-    return json.dumps(
-        {str(k): v for k, v in mapping.items()}, ensure_ascii=False, separators=(",", ":")
-    )
+    return _dumps({str(k): v for k, v in mapping.items()})
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
