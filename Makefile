@@ -50,8 +50,12 @@ typecheck: install
 web-test: web-deps
 	cd web && npm test && npm run typecheck
 
+# Two workers (tests mostly wait on servers they start), whole files per worker so
+# a module's fixtures start once; then the timing-sensitive tests, alone.
+TEST_WORKERS ?= 2
 pytest: install system-deps web test-js-deps
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadfile -m "not serial"
+	$(VENV)/bin/pytest -m serial
 
 test: install system-deps lint typecheck web-test pytest
 

@@ -21,6 +21,9 @@ import pytest
 from switchboard.client.connection import ConnectError, SocketConnection
 from tests.conformance.client import ReferenceServer
 
+# Heartbeats of 300/200 ms: run alone, after the parallel part of `make test`.
+pytestmark = pytest.mark.serial
+
 AUTH = {"token": "t-1"}
 
 

@@ -34,6 +34,9 @@ from tests.conformance.client import (
     ws_connect,
 )
 
+# Heartbeats of 300/200 ms: run alone, after the parallel part of `make test`.
+pytestmark = pytest.mark.serial
+
 PATH = "/engine.io/"
 
 

@@ -25,6 +25,9 @@ from tests.conformance.client import (
     ws_connect,
 )
 
+# Heartbeats of 300/200 ms: run alone, after the parallel part of `make test`.
+pytestmark = pytest.mark.serial
+
 PATH = "/socket.io/"
 PH0 = '{"_placeholder":true,"num":0}'
 PH1 = '{"_placeholder":true,"num":1}'

@@ -18,11 +18,28 @@ REPO = Path(__file__).resolve().parents[2]
 SRC = REPO / "src"
 
 
+# Ports come from below the kernel's ephemeral range (32768+), one block per
+# pytest-xdist worker: a port the kernel hands out for `bind(0)` or an outgoing
+# connection can never be one another worker is about to listen on. Within a
+# worker a cursor walks the block, so a port just closed is not reused at once.
+PORT_BLOCK = 2000
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+_FIRST_PORT = 20000 + PORT_BLOCK * (_WORKER % 6)
+_next_port = _FIRST_PORT + (os.getpid() % PORT_BLOCK)
+
+
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+    global _next_port
+    for _ in range(PORT_BLOCK):
+        port = _next_port
+        _next_port = _FIRST_PORT + (port + 1 - _FIRST_PORT) % PORT_BLOCK
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {_FIRST_PORT}..{_FIRST_PORT + PORT_BLOCK}")
 
 
 class ServerProcess:

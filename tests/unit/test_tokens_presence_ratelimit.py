@@ -15,7 +15,10 @@ from switchboard.types import Sid
 
 KEY = "k" * 64
 # Tokens are built at collection time; the suite may run for many minutes after.
-LONG = 365 * 86400
+# Fixed instants, not time.time(): the tokens are test ids, which every
+# pytest-xdist worker must compute alike.
+EXPIRED = 1_000_000_000  # 2001
+FAR_FUTURE = 4_102_444_800  # 2100
 
 
 def test_issue_and_verify_round_trip() -> None:
@@ -33,28 +36,28 @@ def test_issue_and_verify_round_trip() -> None:
         ("", MissingTokenError),
         ("abc", InvalidTokenError),
         (
-            jwt.encode({"sub": "1", "exp": int(time.time()) - 1}, KEY, algorithm="HS256"),
+            jwt.encode({"sub": "1", "exp": EXPIRED}, KEY, algorithm="HS256"),
             TokenExpiredError,
         ),
         (jwt.encode({"sub": "1"}, KEY, algorithm="HS256"), InvalidTokenError),
         (
-            jwt.encode({"sub": "x1", "exp": int(time.time()) + LONG}, KEY, algorithm="HS256"),
+            jwt.encode({"sub": "x1", "exp": FAR_FUTURE}, KEY, algorithm="HS256"),
             InvalidTokenError,
         ),
         (
-            jwt.encode({"sub": "-1", "exp": int(time.time()) + LONG}, KEY, algorithm="HS256"),
+            jwt.encode({"sub": "-1", "exp": FAR_FUTURE}, KEY, algorithm="HS256"),
             InvalidTokenError,
         ),
         (
-            jwt.encode({"sub": "1" * 30, "exp": int(time.time()) + LONG}, KEY, algorithm="HS256"),
+            jwt.encode({"sub": "1" * 30, "exp": FAR_FUTURE}, KEY, algorithm="HS256"),
             InvalidTokenError,
         ),
         (
-            jwt.encode({"sub": "1", "exp": int(time.time()) + LONG}, KEY, algorithm="HS512"),
+            jwt.encode({"sub": "1", "exp": FAR_FUTURE}, KEY, algorithm="HS512"),
             InvalidTokenError,
         ),
         (
-            jwt.encode({"sub": "1", "exp": int(time.time()) + LONG}, None, algorithm="none"),
+            jwt.encode({"sub": "1", "exp": FAR_FUTURE}, None, algorithm="none"),
             InvalidTokenError,
         ),  # type: ignore[arg-type]
     ],
