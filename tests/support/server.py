@@ -22,9 +22,10 @@ SRC = REPO / "src"
 # pytest-xdist worker: a port the kernel hands out for `bind(0)` or an outgoing
 # connection can never be one another worker is about to listen on. Within a
 # worker a cursor walks the block, so a port just closed is not reused at once.
-PORT_BLOCK = 2000
+_WORKERS = max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
 _WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
-_FIRST_PORT = 20000 + PORT_BLOCK * (_WORKER % 6)
+PORT_BLOCK = 12000 // _WORKERS  # ports 20000-31999, shared out
+_FIRST_PORT = 20000 + PORT_BLOCK * (_WORKER % _WORKERS)
 _next_port = _FIRST_PORT + (os.getpid() % PORT_BLOCK)
 
 
