@@ -19,9 +19,9 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Connection, delete, select, update
 
 from switchboard.errors import NotFoundError
 from switchboard.notifications.counters import add_unread, read_unread, subtract_unread
@@ -183,8 +183,14 @@ class NotificationService:
         PostgreSQL the sub-select skips rows another node has locked and the
         outer `delivered_at IS NULL` re-check drops rows it already claimed. So
         with any number of nodes on one database, each row is delivered once.
+
+        A read asks first whether anything is due: a tick with nothing to do
+        (nearly every tick) then takes no write lock, so on SQLite it never
+        holds up this process's chat and notification writers.
         """
         now = utcnow()
+        if not await self.db.run_read(lambda conn: _anything_due(conn, now)):
+            return 0
         due = (
             select(Notification.id)
             .where(Notification.delivered_at.is_(None), Notification.deliver_at <= now)
@@ -240,6 +246,16 @@ class NotificationService:
                 broadcasts.append(_unread_count(d.user_id, counts.get(d.user_id, 0)))
         # One append for the batch: one round trip to Redis, not two per recipient.
         await self.realtime.to_rooms(broadcasts, namespace=NOTIFICATIONS)
+
+
+def _anything_due(conn: Connection, now: datetime) -> bool:
+    """Whether a row waits for delivery and is due (the partial index `ix_notifications_due`)."""
+    probe = (
+        select(Notification.id)
+        .where(Notification.delivered_at.is_(None), Notification.deliver_at <= now)
+        .limit(1)
+    )
+    return conn.execute(probe).first() is not None
 
 
 def _unread_count(user_id: UserId, count: int) -> Broadcast:
