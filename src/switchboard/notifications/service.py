@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, Select, delete, select, update
 
 from switchboard.errors import NotFoundError
 from switchboard.notifications.counters import add_unread, read_unread, subtract_unread
@@ -192,8 +192,7 @@ class NotificationService:
         if not await self.db.run_read(lambda conn: _anything_due(conn, now)):
             return 0
         due = (
-            select(Notification.id)
-            .where(Notification.delivered_at.is_(None), Notification.deliver_at <= now)
+            _due_ids(now)
             .order_by(Notification.deliver_at, Notification.id)
             .limit(batch)
             .with_for_update(skip_locked=True)
@@ -248,14 +247,15 @@ class NotificationService:
         await self.realtime.to_rooms(broadcasts, namespace=NOTIFICATIONS)
 
 
-def _anything_due(conn: Connection, now: datetime) -> bool:
-    """Whether a row waits for delivery and is due (the partial index `ix_notifications_due`)."""
-    probe = (
-        select(Notification.id)
-        .where(Notification.delivered_at.is_(None), Notification.deliver_at <= now)
-        .limit(1)
+def _due_ids(now: datetime) -> Select[int]:
+    """Rows waiting for delivery whose time has come (the partial index `ix_notifications_due`)."""
+    return select(Notification.id).where(
+        Notification.delivered_at.is_(None), Notification.deliver_at <= now
     )
-    return conn.execute(probe).first() is not None
+
+
+def _anything_due(conn: Connection, now: datetime) -> bool:
+    return conn.execute(_due_ids(now).limit(1)).first() is not None
 
 
 def _unread_count(user_id: UserId, count: int) -> Broadcast:
