@@ -13,22 +13,14 @@ from pathlib import Path
 from sqlalchemy import Connection, select
 
 from switchboard.chat.writer import Send, _store
-from switchboard.config import Settings
 from switchboard.errors import ForbiddenError, NotFoundError
 from switchboard.storage.database import Database
-from switchboard.storage.migrate import upgrade_database
 from switchboard.storage.models import Conversation, ConversationMember, Message, User
+from tests.support.database import migrated
 
 
 async def _database(tmp_path: Path) -> tuple[Database, list[int], list[int]]:
-    db = Database(
-        Settings(
-            database_url=f"sqlite+aiosqlite:///{tmp_path / 'b.db'}",
-            data_dir=tmp_path,
-            jwt_secret="t" * 40,
-        )
-    )
-    await upgrade_database(db)
+    db = await migrated(tmp_path)
     async with db.session() as session:
         users = [User(email=f"u{i}@example.com", name=f"U{i}", password_hash="x") for i in range(4)]
         session.add_all(users)

@@ -8,19 +8,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Connection, select, update
 
-from switchboard.config import Settings
 from switchboard.storage.database import Database
-from switchboard.storage.migrate import upgrade_database
 from switchboard.storage.models import User
-
-
-def _settings(url: str, tmp_path: Path) -> Settings:
-    return Settings(database_url=url, data_dir=tmp_path, jwt_secret="t" * 40)
+from tests.support.database import migrated
 
 
 async def _database(url: str, tmp_path: Path) -> Database:
-    db = Database(_settings(url, tmp_path))
-    await upgrade_database(db)
+    db = await migrated(tmp_path, url=url)
     async with db.session() as session:
         session.add(User(email="counter@example.com", name="0", password_hash="x"))
         await session.commit()

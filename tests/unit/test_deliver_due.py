@@ -14,16 +14,16 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from switchboard.config import Settings
 from switchboard.notifications.service import NotificationService
 from switchboard.realtime.facade import Realtime
 from switchboard.storage.database import Database
-from switchboard.storage.migrate import upgrade_database
 from switchboard.storage.models import Notification, User, utcnow
 from switchboard.types import Broadcast
+from tests.support.database import migrated
 
 
 class CountingDatabase(Database):
@@ -51,14 +51,7 @@ class RecordingRealtime:
 async def _service(
     tmp_path: Path,
 ) -> tuple[CountingDatabase, NotificationService, RecordingRealtime]:
-    db = CountingDatabase(
-        Settings(
-            database_url=f"sqlite+aiosqlite:///{tmp_path / 'n.db'}",
-            data_dir=tmp_path,
-            jwt_secret="t" * 40,
-        )
-    )
-    await upgrade_database(db)
+    db = await migrated(tmp_path, kind=CountingDatabase)
     realtime = RecordingRealtime()
     return db, NotificationService(db, cast(Realtime, realtime)), realtime
 
@@ -74,20 +67,12 @@ async def _store(db: Database, **when: Any) -> tuple[int, int]:
         return user.id, row.id
 
 
-async def test_a_tick_with_nothing_stored_writes_nothing(tmp_path: Path) -> None:
+@pytest.mark.parametrize("scheduled", [False, True], ids=["nothing-stored", "not-yet-due"])
+async def test_a_tick_with_nothing_due_writes_nothing(tmp_path: Path, scheduled: bool) -> None:
     db, service, realtime = await _service(tmp_path)
     try:
-        assert await service.deliver_due() == 0
-        assert db.writes == 0
-        assert realtime.sent == []
-    finally:
-        await db.dispose()
-
-
-async def test_a_tick_before_the_time_writes_nothing(tmp_path: Path) -> None:
-    db, service, realtime = await _service(tmp_path)
-    try:
-        await _store(db, deliver_at=utcnow() + timedelta(hours=1), delivered_at=None)
+        if scheduled:
+            await _store(db, deliver_at=utcnow() + timedelta(hours=1), delivered_at=None)
         assert await service.deliver_due() == 0
         assert db.writes == 0
         assert realtime.sent == []
