@@ -25,7 +25,7 @@ SRC = REPO / "src"
 _WORKERS = max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
 _WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
 PORT_BLOCK = 12000 // _WORKERS  # ports 20000-31999, shared out
-_FIRST_PORT = 20000 + PORT_BLOCK * (_WORKER % _WORKERS)
+_FIRST_PORT = 20000 + PORT_BLOCK * _WORKER
 _next_port = _FIRST_PORT + (os.getpid() % PORT_BLOCK)
 
 

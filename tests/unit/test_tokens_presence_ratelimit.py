@@ -14,9 +14,8 @@ from switchboard.realtime.ratelimit import TokenBucket
 from switchboard.types import Sid
 
 KEY = "k" * 64
-# Tokens are built at collection time; the suite may run for many minutes after.
-# Fixed instants, not time.time(): the tokens are test ids, which every
-# pytest-xdist worker must compute alike.
+# Fixed instants, not time.time(): the tokens are built at collection time and
+# are test ids, which every pytest-xdist worker must compute alike.
 EXPIRED = 1_000_000_000  # 2001
 FAR_FUTURE = 4_102_444_800  # 2100
 
