@@ -14,6 +14,7 @@ import asyncio
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -23,7 +24,7 @@ from tests.support.redis import RedisProcess
 
 from switchboard.realtime.backends.memory import MemoryLog
 from switchboard.realtime.backends.redis_log import RedisLog
-from switchboard.realtime.event_log import EventLog, LogRecord, Pos
+from switchboard.realtime.event_log import Entry, EventLog, LogRecord
 
 NS = "/bench"
 
@@ -32,9 +33,9 @@ async def run(events: EventLog, n: int, concurrent: bool) -> float:
     done = asyncio.Event()
     count = 0
 
-    def deliver(_ns: str, _pos: Pos, _rec: LogRecord) -> None:
+    def deliver(_ns: str, entries: Sequence[Entry]) -> None:
         nonlocal count
-        count += 1
+        count += len(entries)
         if count == n:
             done.set()
 

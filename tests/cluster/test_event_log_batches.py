@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import pytest
 
 from switchboard.realtime.backends.redis_log import RedisLog
-from switchboard.realtime.event_log import LogRecord, Pos
+from switchboard.realtime.event_log import Entry, LogRecord, Pos
 from switchboard.types import CHAT
 from tests.support.redis import RedisProcess
 
 pytestmark = pytest.mark.cluster
 
 
-def _recorder(got: list[tuple[Pos, str]]) -> Callable[[str, Pos, LogRecord], None]:
-    def deliver(_namespace: str, pos: Pos, record: LogRecord) -> None:
-        got.append((pos, str(record.args[0])))
+def _recorder(got: list[tuple[Pos, str]]) -> Callable[[str, Sequence[Entry]], None]:
+    def deliver(_namespace: str, entries: Sequence[Entry]) -> None:
+        got.extend((pos, str(record.args[0])) for pos, record in entries)
 
     return deliver
 

@@ -12,7 +12,7 @@ from switchboard.realtime.recovery import resume_from
 async def test_entries_older_than_the_window_are_pruned_and_reported_as_a_gap() -> None:
     log = MemoryLog(0.3)
     delivered: list[Pos] = []
-    log.bind(lambda _ns, pos, _rec: delivered.append(pos))
+    log.bind(lambda _ns, entries: delivered.extend(pos for pos, _rec in entries))
     for i in range(100):
         await log.publish("/n", LogRecord("event", "e", [i], ["r"]))
     first, last = delivered[0], delivered[-1]

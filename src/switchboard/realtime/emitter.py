@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from switchboard.realtime.backends.memory import MemoryLog
-from switchboard.realtime.event_log import EventLog, LogRecord, Pos, format_pos
+from switchboard.realtime.event_log import Entry, EventLog, LogRecord, format_pos
 from switchboard.transport import Server, encode_event
 from switchboard.types import Broadcast, Room, Sid, UserId, user_room
 
@@ -85,39 +85,72 @@ class Emitter:
         """Take a user's sockets out of `room` on every node (a control entry in the log)."""
         await self.events.publish(namespace, LogRecord("leave", user_id=user_id, room=room))
 
-    def deliver(self, namespace: str, pos: Pos, record: LogRecord) -> None:
-        """Apply one log entry to this node's sockets (synchronously, in log order)."""
-        io = self._io
-        if record.kind in ("join", "leave"):
-            if not record.room:
-                return
-            ns = io.namespaces.get(namespace)
-            if ns is not None:
-                apply = io.join if record.kind == "join" else io.leave
-                for sock in list(ns.members(user_room(record.user_id or 0))):
-                    apply(sock, record.room)
-            for listener in self.room_listeners:
-                listener(namespace, record.kind, record.user_id or 0, record.room)
+    def deliver(self, namespace: str, entries: Sequence[Entry]) -> None:
+        """Apply log entries to this node's sockets (synchronously, in log order).
+
+        Consecutive broadcasts to the same rooms (a committed batch of messages
+        to one conversation) reach the transport as one run: their recipients
+        are found once and each socket takes the run in one append.
+        """
+        i, n = 0, len(entries)
+        while i < n:
+            record = entries[i][1]
+            if record.kind in ("join", "leave"):
+                self._apply_membership(namespace, record)
+                i += 1
+                continue
+            end = i + 1
+            while end < n and _same_audience(entries[end][1], record):
+                end += 1
+            self._deliver_run(namespace, entries[i:end])
+            i = end
+
+    def _apply_membership(self, namespace: str, record: LogRecord) -> None:
+        if not record.room:
             return
-        listeners = self.event_listeners.get(record.event)
-        if listeners is not None:
-            # Whether or not this node has a recipient: memory of other nodes' changes.
-            for event_listener in listeners:
-                event_listener(namespace, record.rooms)
-        recipients = io.recipients(namespace, record.rooms, record.skip)
+        io = self._io
+        ns = io.namespaces.get(namespace)
+        if ns is not None:
+            apply = io.join if record.kind == "join" else io.leave
+            for sock in list(ns.members(user_room(record.user_id or 0))):
+                apply(sock, record.room)
+        for listener in self.room_listeners:
+            listener(namespace, record.kind, record.user_id or 0, record.room)
+
+    def _deliver_run(self, namespace: str, run: Sequence[Entry]) -> None:
+        """Broadcasts that share their rooms and skipped socket, in order."""
+        rooms, skip = run[0][1].rooms, run[0][1].skip
+        for _pos, record in run:
+            listeners = self.event_listeners.get(record.event)
+            if listeners is not None:
+                # Whether or not this node has a recipient: memory of other nodes' changes.
+                for event_listener in listeners:
+                    event_listener(namespace, rooms)
+        io = self._io
+        recipients = io.recipients(namespace, rooms, skip)
         if not recipients:
             return
-        args = [record.event, *record.args]
-        if self.offsets:
-            args.append(format_pos(pos))
-        # Encoded once, offset included: the same packet for every recipient.
-        count = io.deliver(recipients, encode_event(namespace, args), pos if self.offsets else None)
+        offsets = self.offsets
+        packets = []
+        for pos, record in run:
+            args = [record.event, *record.args]
+            if offsets:
+                args.append(format_pos(pos))
+            # Encoded once, offset included: the same packet for every recipient.
+            packets.append(encode_event(namespace, args))
+        count = io.deliver(recipients, packets, [pos for pos, _ in run] if offsets else None)
         if count:
             for hook in self.hooks:
-                hook.on_delivered(namespace, record.event, count)
+                for _pos, record in run:
+                    hook.on_delivered(namespace, record.event, count)
 
     async def to_socket(self, sid: Sid, event: str, data: Any, *, namespace: str) -> None:
         """Send to one socket of this node: a reply-like event, never replayed by recovery."""
         sock = self._io.socket(namespace, sid)
         if sock is not None:
             self._io.emit(sock, event, data)
+
+
+def _same_audience(record: LogRecord, first: LogRecord) -> bool:
+    """Whether `record` is a broadcast that reaches exactly the sockets `first` reaches."""
+    return record.kind == "event" and record.rooms == first.rooms and record.skip == first.skip

@@ -113,8 +113,11 @@ class Session:
         )
 
 
-# Called for every entry, in log order, on every node: (namespace, position, record).
-Deliver = Callable[[str, Pos, LogRecord], None]
+Entry = tuple[Pos, LogRecord]
+# Called for every entry, in log order, on every node: (namespace, entries). The
+# records of one `publish_many`, or one read of a shared log, come in one call, so
+# a run of broadcasts to the same rooms can leave as one write per socket.
+Deliver = Callable[[str, Sequence[Entry]], None]
 
 
 class EventLog(Protocol):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -229,36 +229,56 @@ class Server:
         skip: str | None = None,
         pos: Pos | None = None,
     ) -> int:
-        return self.deliver(self.recipients(namespace, rooms, skip), packet, pos)
+        positions = None if pos is None else [pos]
+        return self.deliver(self.recipients(namespace, rooms, skip), [packet], positions)
 
-    def deliver(self, members: list[Socket], packet: eio.Outgoing, pos: Pos | None = None) -> int:
-        """Append one encoded packet to every member; returns how many got it.
+    def deliver(
+        self,
+        members: list[Socket],
+        packets: Sequence[eio.Outgoing],
+        positions: Sequence[Pos] | None = None,
+    ) -> int:
+        """Append a run of encoded packets, in order, to every member; returns how many got it.
 
-        With a log position, sockets being restored hold the packet for later
-        and every recipient remembers the position (connection state recovery).
+        A run's WebSocket frames are joined once, and a member whose queue is
+        empty takes the joined bytes as one entry: a committed batch of
+        messages to one room costs one append per recipient, not one per
+        message, and its flush needs no join. A queue that already holds
+        something takes the frames one by one, so `max_queue` still counts
+        what waits for a slow client (give or take the one run a queue took
+        whole). With positions (one per packet), sockets being restored hold
+        the packets for later and every recipient remembers the last position
+        (connection state recovery).
         """
-        if not members:
+        n = len(packets)
+        if not members or not n:
             return 0
-        frame = packet.ws
+        frames = [p.ws for p in packets]
+        run = frames[0] if n == 1 else b"".join(frames)
+        last = positions[-1] if positions else None
         limit = self.options.max_queue
         dirty = self._dirty
         count = 0
         for sock in members:
             held = sock.held
             if held is not None:
-                if pos is not None:
-                    held.append((pos, packet))
+                if positions is not None:
+                    held.extend(zip(positions, packets, strict=True))
                 continue
             conn = sock.conn
             out = conn.out
-            if len(out) >= limit:
-                if pos is not None:
+            raw = conn.sink.raw_ws
+            if raw and not out:
+                out.append(run)
+            elif len(out) + n > limit:
+                if last is not None:
                     sock.overflowed = True
                 self._overflow(conn)
                 continue
-            out.append(frame if conn.sink.raw_ws else packet)
-            if pos is not None:
-                sock.last_pos = pos
+            else:
+                out.extend(frames if raw else packets)
+            if last is not None:
+                sock.last_pos = last
             if not conn.dirty:
                 conn.dirty = True
                 dirty.append(conn)

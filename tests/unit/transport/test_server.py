@@ -363,6 +363,71 @@ async def test_overflow_closes_only_the_slow_connection():
         await server.shutdown()
 
 
+async def test_a_run_is_one_append_per_socket_whose_queue_is_empty(server):
+    handler, pairs = await room_of(server, 3)
+    polling_conn, polling = open_session(server, RecordingSink())
+    polling_conn.receive(eio.MESSAGE, "0")
+    await until(lambda: len(handler.connected) == 4)
+    await spin()
+    busy = handler.sockets[0]
+    pending = sio.encode_event("/", ["queued first"])
+    server.send(busy, pending)
+    run = [sio.encode_event("/", ["n", i]) for i in range(3)]
+    positions = [(7, 1), (7, 2), (7, 3)]
+    assert server.deliver(handler.sockets, run, positions) == 4
+    joined = b"".join(p.ws for p in run)
+    for sock in handler.sockets[1:3]:
+        assert sock.conn.out == [joined]  # the run's frames joined once, shared
+        assert sock.conn.out[0] is handler.sockets[1].conn.out[0]
+    # a queue that already held something takes the frames one by one (max_queue counts them)
+    assert busy.conn.out == [pending.ws, *(p.ws for p in run)]
+    assert polling_conn.out[-3:] == run  # long-polling keeps packets
+    assert all(sock.last_pos == (7, 3) for sock in handler.sockets)
+    await asyncio.sleep(0)
+    for _conn, sink in [*pairs, (polling_conn, polling)]:
+        assert [t for t in sink.texts() if t.startswith("42")][-3:] == [
+            '42["n",0]',
+            '42["n",1]',
+            '42["n",2]',
+        ]
+
+
+async def test_a_run_that_would_overfill_a_queue_cuts_only_that_client_off():
+    server = Server(ServerOptions(max_queue=4))
+    overflowed = []
+    server.on_overflow = overflowed.append
+    try:
+        handler = Handler(server, rooms=("r",))
+        server.add_namespace("/", handler)
+        slow_conn, _slow = open_session(server, StalledSink())
+        fast = [open_session(server, RawSink()) for _ in range(2)]
+        for conn, _ in [(slow_conn, _slow), *fast]:
+            conn.receive(eio.MESSAGE, "0")
+        await until(lambda: len(handler.connected) == 3)
+        await spin()
+        assert len(slow_conn.out) == 2  # its OPEN and CONNECT, never read
+        run = [sio.encode_event("/", ["n", i]) for i in range(3)]  # 2 + 3 > 4
+        assert server.deliver(handler.sockets, run, [(1, 1), (1, 2), (1, 3)]) == 2
+        assert overflowed == [slow_conn]
+        slow_sock = next(s for s in handler.sockets if s.conn is slow_conn)
+        assert slow_sock.overflowed  # recovery must not resume it as if nothing was lost
+        for conn, _sink in fast:
+            assert conn.out == [b"".join(p.ws for p in run)]
+    finally:
+        await server.shutdown()
+
+
+async def test_a_held_socket_keeps_each_packet_of_a_run_with_its_position(server):
+    handler = Handler(server, rooms=("r",), reserve=True)
+    server.add_namespace("/", handler)
+    conn, _sink = await connect(server, sink=RawSink())
+    (sock,) = handler.sockets
+    run = [sio.encode_event("/", ["n", i]) for i in range(3)]
+    server.deliver([sock], run, [(1, 0), (1, 1), (2, 0)])
+    assert sock.held == [((1, 0), run[0]), ((1, 1), run[1]), ((2, 0), run[2])]
+    assert conn.out == []
+
+
 # -- holds and release (connection state recovery) ------------------------------------------------
 
 

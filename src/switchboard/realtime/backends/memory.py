@@ -8,7 +8,15 @@ from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 
 from switchboard.realtime.backends import Channel, HealthCheck, PresenceListener, SharedBuckets
-from switchboard.realtime.event_log import ZERO, Deliver, EventLog, LogRecord, Pos, Session
+from switchboard.realtime.event_log import (
+    ZERO,
+    Deliver,
+    Entry,
+    EventLog,
+    LogRecord,
+    Pos,
+    Session,
+)
 from switchboard.realtime.presence import PresenceStore
 from switchboard.types import Sid, UserId
 
@@ -60,7 +68,7 @@ class MemoryLog:
         # (a disconnect storm saves thousands). An entry whose session was
         # replaced or taken since is skipped when it comes up.
         self._expiries: list[tuple[float, tuple[str, str]]] = []
-        self._deliver: Deliver = lambda _ns, _pos, _rec: None
+        self._deliver: Deliver = lambda _ns, _entries: None
 
     def _log(self, namespace: str) -> _NamespaceLog:
         log = self._logs.get(namespace)
@@ -75,21 +83,20 @@ class MemoryLog:
         return None
 
     async def publish(self, namespace: str, record: LogRecord) -> None:
-        self._append(namespace, record)
+        self._deliver(namespace, [self._append(self._log(namespace), record)])
 
     async def publish_many(self, namespace: str, records: Sequence[LogRecord]) -> None:
-        for record in records:
-            self._append(namespace, record)
-
-    def _append(self, namespace: str, record: LogRecord) -> None:
         log = self._log(namespace)
+        self._deliver(namespace, [self._append(log, record) for record in records])
+
+    def _append(self, log: _NamespaceLog, record: LogRecord) -> Entry:
         log.seq += 1
         pos = (self._epoch, log.seq)
         if self.keep:
             now = time.monotonic()
             log.entries.append((pos, now, record))
             self._prune(log, now)
-        self._deliver(namespace, pos, record)
+        return pos, record
 
     def _prune(self, log: _NamespaceLog, now: float) -> None:
         cutoff = now - self.retention

@@ -36,6 +36,7 @@ from switchboard.realtime.backends.redis_stream import (
 from switchboard.realtime.event_log import (
     ZERO,
     Deliver,
+    Entry,
     LogRecord,
     Pos,
     Session,
@@ -73,7 +74,7 @@ class RedisLog:
         # none on purpose: a retried XADD whose first answer was lost would
         # append the event twice.
         self._reader: aioredis.Redis = redis_client(url, blocking=True, name="switchboard-log")
-        self._deliver: Deliver = lambda _ns, _pos, _rec: None
+        self._deliver: Deliver = lambda _ns, _entries: None
         self._processed: dict[str, Pos] = {}
         self._advanced: dict[str, asyncio.Condition] = {}
         self._tasks: list[asyncio.Task[None]] = []
@@ -128,19 +129,24 @@ class RedisLog:
                 backoff = min(backoff * 2, 2.0)
                 continue
             for _key_name, entries in batches or []:
+                read: list[Entry] = []
                 for entry_id, fields in entries:
                     pos = stream_pos(entry_id)
                     try:
-                        record = record_of(fields)
+                        read.append((pos, record_of(fields)))
                     except (KeyError, ValueError, TypeError):
                         log.error("skipping malformed log entry %s in %s", entry_id, namespace)
-                        record = None
                     self._processed[namespace] = pos
-                    if record is not None:
-                        try:
-                            self._deliver(namespace, pos, record)
-                        except Exception:
-                            log.exception("local delivery failed for %s", entry_id)
+                if read:
+                    try:
+                        self._deliver(namespace, read)
+                    except Exception:
+                        log.exception(
+                            "local delivery failed for entries %s..%s of %s",
+                            format_pos(read[0][0]),
+                            format_pos(read[-1][0]),
+                            namespace,
+                        )
             cond = self._advanced[namespace]
             async with cond:
                 cond.notify_all()
