@@ -6,41 +6,76 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar, cast
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.utils import floatToGoString
 
 __all__ = ["CONTENT_TYPE_LATEST", "Metrics"]
 
-M = TypeVar("M", Counter, Gauge, Histogram)
+M = TypeVar("M", Counter, Gauge)
 
 # Labelled children kept at hand; past this many, `labels()` is asked each time.
 _MAX_CHILDREN = 10_000
 
 
 FANOUT_BUCKETS = (0, 1, 2, 5, 10, 50, 100, 500, 1000, 5000, 10000)
+LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
 
 
-class BroadcastStats:
-    """`switchboard_events_out_total` and `switchboard_emit_fanout`, counted in plain ints.
+class PlainHistogram:
+    """A Prometheus histogram's counts in plain ints: no lock, no object per observation."""
 
-    Every broadcast counts here: a notification burst makes tens of thousands
-    a second, and a prometheus_client Counter plus Histogram (a lock and a few
-    objects per call) was a tenth of the server's CPU. The event loop is the
-    only writer; the registry reads the sums when it is scraped.
+    __slots__ = ("bounds", "counts", "total")
+
+    def __init__(self, bounds: tuple[float, ...]) -> None:
+        self.bounds = bounds
+        self.counts = [0] * (len(bounds) + 1)  # the last one is +Inf
+        self.total = 0.0
+
+    def observe(self, value: float) -> None:
+        self.counts[bisect_left(self.bounds, value)] += 1
+        self.total += value
+
+    def add_to(self, family: HistogramMetricFamily, labels: list[str]) -> None:
+        cumulative, running = [], 0
+        for bound, n in zip([*map(floatToGoString, self.bounds), "+Inf"], self.counts, strict=True):
+            running += n
+            cumulative.append((bound, float(running)))
+        family.add_metric(labels, cumulative, sum_value=self.total)
+
+
+class PlainStats:
+    """Per-event counters and histograms kept in plain ints, read when the registry is scraped.
+
+    Every client event and every broadcast counts here: a busy node counts
+    tens of thousands a second, and a prometheus_client Counter or Histogram
+    (a lock and a few objects per call) was a tenth of the server's CPU. The
+    event loop is the only writer. Label values are bounded by the callers
+    (known event names; one label for unknown ones).
     """
 
     def __init__(self) -> None:
-        self.sent: dict[tuple[str, str], int] = {}
-        self.buckets = [0] * (len(FANOUT_BUCKETS) + 1)  # the last one is +Inf
-        self.recipients = 0
+        self.events_in: dict[tuple[str, str], int] = {}
+        self.latency: dict[tuple[str, str], PlainHistogram] = {}
+        self.events_out: dict[tuple[str, str], int] = {}
+        self.fanout = PlainHistogram(FANOUT_BUCKETS)
 
-    def record(self, namespace: str, event: str, recipients: int) -> None:
+    def event_in(self, namespace: str, event: str) -> None:
         key = (namespace, event)
-        self.sent[key] = self.sent.get(key, 0) + 1
-        self.buckets[bisect_left(FANOUT_BUCKETS, recipients)] += 1
-        self.recipients += recipients
+        self.events_in[key] = self.events_in.get(key, 0) + 1
+
+    def handler_latency(self, namespace: str, event: str, seconds: float) -> None:
+        key = (namespace, event)
+        histogram = self.latency.get(key)
+        if histogram is None:
+            histogram = self.latency[key] = PlainHistogram(LATENCY_BUCKETS)
+        histogram.observe(seconds)
+
+    def event_out(self, namespace: str, event: str, recipients: int) -> None:
+        key = (namespace, event)
+        self.events_out[key] = self.events_out.get(key, 0) + 1
+        self.fanout.observe(recipients)
 
     def describe(self) -> Iterator[Metric]:
         return self._families()
@@ -49,22 +84,27 @@ class BroadcastStats:
         return self._families()
 
     def _families(self) -> Iterator[Metric]:
-        sent = CounterMetricFamily(
-            "switchboard_events_out", "Broadcasts sent", labels=["namespace", "event"]
+        labels = ["namespace", "event"]
+        received = CounterMetricFamily(
+            "switchboard_events_in", "Client events received", labels=labels
         )
-        for (namespace, event), n in list(self.sent.items()):
+        for (namespace, event), n in list(self.events_in.items()):
+            received.add_metric([namespace, event], n)
+        yield received
+        latency = HistogramMetricFamily(
+            "switchboard_handler_seconds", "Event handler latency", labels=labels
+        )
+        for (namespace, event), histogram in list(self.latency.items()):
+            histogram.add_to(latency, [namespace, event])
+        yield latency
+        sent = CounterMetricFamily("switchboard_events_out", "Broadcasts sent", labels=labels)
+        for (namespace, event), n in list(self.events_out.items()):
             sent.add_metric([namespace, event], n)
         yield sent
-        cumulative, total = [], 0
-        for bound, n in zip(
-            [*map(floatToGoString, FANOUT_BUCKETS), "+Inf"], self.buckets, strict=True
-        ):
-            total += n
-            cumulative.append((bound, float(total)))
         fanout = HistogramMetricFamily(
             "switchboard_emit_fanout", "Recipients per broadcast on this node"
         )
-        fanout.add_metric([], cumulative, sum_value=float(self.recipients))
+        self.fanout.add_to(fanout, [])
         yield fanout
 
 
@@ -81,21 +121,8 @@ class Metrics:
         self.online_users = Gauge(
             "switchboard_online_users", "Users with at least one socket on this node", registry=r
         )
-        self.events_in = Counter(
-            "switchboard_events_in_total",
-            "Client events received",
-            ["namespace", "event"],
-            registry=r,
-        )
-        self.broadcasts = BroadcastStats()
-        r.register(self.broadcasts)
-        self.latency = Histogram(
-            "switchboard_handler_seconds",
-            "Event handler latency",
-            ["namespace", "event"],
-            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
-            registry=r,
-        )
+        self.stats = PlainStats()
+        r.register(self.stats)
         self.rate_limited_events = Counter(
             "switchboard_rate_limited_total",
             "Events refused by the rate limit",
@@ -167,16 +194,16 @@ class Metrics:
         self.online_users.inc(delta)
 
     def event_in(self, namespace: str, event: str) -> None:
-        self._child(self.events_in, namespace, event[:64]).inc()
+        self.stats.event_in(namespace, event[:64])
 
     def event_out(self, namespace: str, event: str, recipients: int) -> None:
-        self.broadcasts.record(namespace, event, recipients)
+        self.stats.event_out(namespace, event, recipients)
 
     def http_response(self, status: int) -> None:
         self._child(self.http_requests, f"{status // 100}xx").inc()
 
     def handler_latency(self, namespace: str, event: str, seconds: float) -> None:
-        self._child(self.latency, namespace, event[:64]).observe(seconds)
+        self.stats.handler_latency(namespace, event[:64], seconds)
 
     def rate_limited(self, namespace: str) -> None:
         self._child(self.rate_limited_events, namespace).inc()

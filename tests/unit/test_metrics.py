@@ -59,3 +59,25 @@ def test_broadcasts_count_per_event_with_a_fanout_histogram() -> None:
     assert _sample(m, "switchboard_emit_fanout_sum", {}) == 20_013
     text = m.render().decode()
     assert 'switchboard_events_out_total{event="message:new",namespace="/chat"} 6.0' in text
+
+
+def test_handler_latency_is_a_histogram_per_event() -> None:
+    m = Metrics()
+    for seconds in (0.0001, 0.002, 0.002, 3.0):
+        m.handler_latency("/chat", "message:send", seconds)
+    m.handler_latency("/chat", "presence:query", 0.0001)
+    send = {"namespace": "/chat", "event": "message:send"}
+    assert _sample(m, "switchboard_handler_seconds_bucket", {**send, "le": "0.0005"}) == 1
+    assert _sample(m, "switchboard_handler_seconds_bucket", {**send, "le": "0.0025"}) == 3
+    assert _sample(m, "switchboard_handler_seconds_bucket", {**send, "le": "2.5"}) == 3
+    assert _sample(m, "switchboard_handler_seconds_bucket", {**send, "le": "+Inf"}) == 4
+    assert _sample(m, "switchboard_handler_seconds_count", send) == 4
+    assert _sample(m, "switchboard_handler_seconds_sum", send) == 3.0041
+    query = {"namespace": "/chat", "event": "presence:query"}
+    assert _sample(m, "switchboard_handler_seconds_count", query) == 1
+    text = m.render().decode()
+    assert "# TYPE switchboard_handler_seconds histogram" in text
+    assert (
+        'switchboard_handler_seconds_bucket{event="message:send",le="0.001",namespace="/chat"} 1.0'
+        in text
+    )
