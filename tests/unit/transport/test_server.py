@@ -324,19 +324,25 @@ async def test_broadcast_to_the_whole_namespace_and_unknown_ones(server):
     assert server.broadcast("/nope", sio.encode_event("/nope", ["x"])) == 0
 
 
+async def stalled_and_readers(server: Server, readers: int):
+    """A client that reads nothing and `readers` that read everything, all in room "r"."""
+    handler = Handler(server, rooms=("r",))
+    server.add_namespace("/", handler)
+    stalled = open_session(server, StalledSink())
+    fast = [open_session(server, RawSink()) for _ in range(readers)]
+    for conn, _ in [stalled, *fast]:
+        conn.receive(eio.MESSAGE, "0")
+    await until(lambda: len(handler.connected) == readers + 1)
+    await spin()
+    return handler, stalled, fast
+
+
 async def test_overflow_closes_only_the_slow_connection():
     server = Server(ServerOptions(max_queue=3))
     overflowed = []
     server.on_overflow = overflowed.append
     try:
-        handler = Handler(server, rooms=("r",))
-        server.add_namespace("/", handler)
-        slow_conn, slow = open_session(server, StalledSink())
-        fast = [open_session(server, RawSink()) for _ in range(3)]
-        for conn, _ in [(slow_conn, slow), *fast]:
-            conn.receive(eio.MESSAGE, "0")
-        await until(lambda: len(handler.connected) == 4)
-        await spin()
+        handler, (slow_conn, slow), fast = await stalled_and_readers(server, 3)
         backlog = len(slow_conn.out)  # the stalled client never read its OPEN and CONNECT
         sent = 0
         while not slow_conn.closed:
@@ -397,14 +403,7 @@ async def test_a_run_that_would_overfill_a_queue_cuts_only_that_client_off():
     overflowed = []
     server.on_overflow = overflowed.append
     try:
-        handler = Handler(server, rooms=("r",))
-        server.add_namespace("/", handler)
-        slow_conn, _slow = open_session(server, StalledSink())
-        fast = [open_session(server, RawSink()) for _ in range(2)]
-        for conn, _ in [(slow_conn, _slow), *fast]:
-            conn.receive(eio.MESSAGE, "0")
-        await until(lambda: len(handler.connected) == 3)
-        await spin()
+        handler, (slow_conn, _slow), fast = await stalled_and_readers(server, 2)
         assert len(slow_conn.out) == 2  # its OPEN and CONNECT, never read
         run = [sio.encode_event("/", ["n", i]) for i in range(3)]  # 2 + 3 > 4
         assert server.deliver(handler.sockets, run, [(1, 1), (1, 2), (1, 3)]) == 2
