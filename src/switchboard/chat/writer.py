@@ -31,6 +31,7 @@ from switchboard.chat.membership import MemberCache, Pair
 from switchboard.chat.schemas import MessageOut
 from switchboard.errors import AppError, ForbiddenError, NotFoundError
 from switchboard.storage.database import Database
+from switchboard.storage.driver_insert import DriverInsert
 from switchboard.storage.group_commit import GroupCommit
 from switchboard.storage.models import (
     Conversation,
@@ -141,13 +142,14 @@ _EARLIER = select(
     _messages.conversation_id.in_(bindparam("conversation_ids", expanding=True)),
     _messages.client_msg_id.in_(bindparam("client_msg_ids", expanding=True)),
 )
-# SQLite: SQLAlchemy keeps RETURNING rows in parameter order only by running one
-# INSERT per row, so the batch is one multi-row INSERT instead and its ids are
-# sorted: SQLite inserts a VALUES list in order under the write lock, each row
-# taking a rowid above every existing one, so ascending ids are parameter order.
+# SQLite: one multi-row INSERT on the driver connection (storage/driver_insert.py:
+# SQLAlchemy's execution cost several times SQLite's work), its ids sorted: SQLite
+# inserts a VALUES list in order under the write lock, each row taking a rowid
+# above every existing one, so ascending ids are parameter order.
 # PostgreSQL: SQLAlchemy's own ordered form, which is one statement per batch there.
-_INSERT = insert(_message_table).returning(_messages.id)
 _INSERT_ORDERED = insert(_message_table).returning(_messages.id, sort_by_parameter_order=True)
+_COLUMNS = ("conversation_id", "sender_id", "body", "client_msg_id", "created_at")
+_SQLITE_INSERT = DriverInsert(_message_table, _COLUMNS, "id")
 
 
 def _store(conn: Connection, batch: list[Send], known: set[Pair]) -> Stored:
@@ -205,24 +207,19 @@ def _store(conn: Connection, batch: list[Send], known: set[Pair]) -> Stored:
     new: list[MessageOut] = []
     if pending:
         # One INSERT ... RETURNING for the batch (ids in the rows' order).
-        sqlite = conn.dialect.name == "sqlite"
-        ids: list[int] = list(
-            conn.execute(
-                _INSERT if sqlite else _INSERT_ORDERED,
-                [
-                    {
-                        "conversation_id": results[i][0].conversation_id,
-                        "sender_id": results[i][0].sender_id,
-                        "body": results[i][0].body,
-                        "client_msg_id": results[i][0].client_msg_id,
-                        "created_at": now,
-                    }
-                    for i in pending
-                ],
-            ).scalars()
-        )
-        if sqlite:
-            ids.sort()
+        values = [
+            (s.conversation_id, s.sender_id, s.body, s.client_msg_id, now)
+            for s in (results[i][0] for i in pending)
+        ]
+        ids: list[int]
+        if conn.dialect.name == "sqlite":
+            ids = sorted(_SQLITE_INSERT.run(conn, values))
+        else:
+            ids = list(
+                conn.execute(
+                    _INSERT_ORDERED, [dict(zip(_COLUMNS, row, strict=True)) for row in values]
+                ).scalars()
+            )
         for i, mid in zip(pending, ids, strict=True):
             send = results[i][0]
             out = MessageOut(
