@@ -31,7 +31,7 @@ from switchboard.chat.membership import MemberCache, Pair
 from switchboard.chat.schemas import MessageOut
 from switchboard.errors import AppError, ForbiddenError, NotFoundError
 from switchboard.storage.database import Database
-from switchboard.storage.driver_insert import DriverInsert
+from switchboard.storage.driver_sql import DriverInsert
 from switchboard.storage.group_commit import GroupCommit
 from switchboard.storage.models import (
     Conversation,
@@ -142,7 +142,7 @@ _EARLIER = select(
     _messages.conversation_id.in_(bindparam("conversation_ids", expanding=True)),
     _messages.client_msg_id.in_(bindparam("client_msg_ids", expanding=True)),
 )
-# SQLite: one multi-row INSERT on the driver connection (storage/driver_insert.py:
+# SQLite: one multi-row INSERT on the driver connection (storage/driver_sql.py:
 # SQLAlchemy's execution cost several times SQLite's work), its ids sorted: SQLite
 # inserts a VALUES list in order under the write lock, each row taking a rowid
 # above every existing one, so ascending ids are parameter order.

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Connection, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
-from switchboard.storage.driver_insert import DriverInsert
+from switchboard.storage.driver_sql import DriverInsert
 from switchboard.storage.models import Conversation, Message, User
 from tests.support.database import migrated
 
