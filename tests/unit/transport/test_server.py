@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from contextlib import asynccontextmanager
 
 import pytest
 
@@ -324,25 +325,29 @@ async def test_broadcast_to_the_whole_namespace_and_unknown_ones(server):
     assert server.broadcast("/nope", sio.encode_event("/nope", ["x"])) == 0
 
 
-async def stalled_and_readers(server: Server, readers: int):
-    """A client that reads nothing and `readers` that read everything, all in room "r"."""
-    handler = Handler(server, rooms=("r",))
-    server.add_namespace("/", handler)
-    stalled = open_session(server, StalledSink())
-    fast = [open_session(server, RawSink()) for _ in range(readers)]
-    for conn, _ in [stalled, *fast]:
-        conn.receive(eio.MESSAGE, "0")
-    await until(lambda: len(handler.connected) == readers + 1)
-    await spin()
-    return handler, stalled, fast
+@asynccontextmanager
+async def slow_consumer(max_queue: int, readers: int):
+    """A server with `max_queue`; one client that reads nothing and `readers` that read
+    everything, all in room "r". Yields (server, handler, stalled, readers, overflowed)."""
+    server = Server(ServerOptions(max_queue=max_queue))
+    overflowed: list[Connection] = []
+    server.on_overflow = overflowed.append
+    try:
+        handler = Handler(server, rooms=("r",))
+        server.add_namespace("/", handler)
+        stalled = open_session(server, StalledSink())
+        fast = [open_session(server, RawSink()) for _ in range(readers)]
+        for conn, _ in [stalled, *fast]:
+            conn.receive(eio.MESSAGE, "0")
+        await until(lambda: len(handler.connected) == readers + 1)
+        await spin()
+        yield server, handler, stalled, fast, overflowed
+    finally:
+        await server.shutdown()
 
 
 async def test_overflow_closes_only_the_slow_connection():
-    server = Server(ServerOptions(max_queue=3))
-    overflowed = []
-    server.on_overflow = overflowed.append
-    try:
-        handler, (slow_conn, slow), fast = await stalled_and_readers(server, 3)
+    async with slow_consumer(3, 3) as (server, handler, (slow_conn, slow), fast, overflowed):
         backlog = len(slow_conn.out)  # the stalled client never read its OPEN and CONNECT
         sent = 0
         while not slow_conn.closed:
@@ -365,8 +370,6 @@ async def test_overflow_closes_only_the_slow_connection():
             assert [t for t in sink.texts() if t.startswith("42")] == [
                 f'42["tick",{i}]' for i in range(sent)
             ]
-    finally:
-        await server.shutdown()
 
 
 async def test_a_run_is_one_append_per_socket_whose_queue_is_empty(server):
@@ -399,11 +402,7 @@ async def test_a_run_is_one_append_per_socket_whose_queue_is_empty(server):
 
 
 async def test_a_run_that_would_overfill_a_queue_cuts_only_that_client_off():
-    server = Server(ServerOptions(max_queue=4))
-    overflowed = []
-    server.on_overflow = overflowed.append
-    try:
-        handler, (slow_conn, _slow), fast = await stalled_and_readers(server, 2)
+    async with slow_consumer(4, 2) as (server, handler, (slow_conn, _slow), fast, overflowed):
         assert len(slow_conn.out) == 2  # its OPEN and CONNECT, never read
         run = [sio.encode_event("/", ["n", i]) for i in range(3)]  # 2 + 3 > 4
         assert server.deliver(handler.sockets, run, [(1, 1), (1, 2), (1, 3)]) == 2
@@ -412,8 +411,6 @@ async def test_a_run_that_would_overfill_a_queue_cuts_only_that_client_off():
         assert slow_sock.overflowed  # recovery must not resume it as if nothing was lost
         for conn, _sink in fast:
             assert conn.out == [b"".join(p.ws for p in run)]
-    finally:
-        await server.shutdown()
 
 
 async def test_a_held_socket_keeps_each_packet_of_a_run_with_its_position(server):
