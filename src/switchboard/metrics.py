@@ -45,6 +45,20 @@ class PlainHistogram:
         family.add_metric(labels, cumulative, sum_value=self.total)
 
 
+_LABELS = ["namespace", "event"]
+
+
+def _count(counts: dict[tuple[str, str], int], key: tuple[str, str]) -> None:
+    counts[key] = counts.get(key, 0) + 1
+
+
+def _counter_family(name: str, doc: str, counts: dict[tuple[str, str], int]) -> Metric:
+    family = CounterMetricFamily(name, doc, labels=_LABELS)
+    for (namespace, event), n in list(counts.items()):
+        family.add_metric([namespace, event], n)
+    return family
+
+
 class PlainStats:
     """Per-event counters and histograms kept in plain ints, read when the registry is scraped.
 
@@ -62,8 +76,7 @@ class PlainStats:
         self.fanout = PlainHistogram(FANOUT_BUCKETS)
 
     def event_in(self, namespace: str, event: str) -> None:
-        key = (namespace, event)
-        self.events_in[key] = self.events_in.get(key, 0) + 1
+        _count(self.events_in, (namespace, event))
 
     def handler_latency(self, namespace: str, event: str, seconds: float) -> None:
         key = (namespace, event)
@@ -73,8 +86,7 @@ class PlainStats:
         histogram.observe(seconds)
 
     def event_out(self, namespace: str, event: str, recipients: int) -> None:
-        key = (namespace, event)
-        self.events_out[key] = self.events_out.get(key, 0) + 1
+        _count(self.events_out, (namespace, event))
         self.fanout.observe(recipients)
 
     def describe(self) -> Iterator[Metric]:
@@ -84,23 +96,14 @@ class PlainStats:
         return self._families()
 
     def _families(self) -> Iterator[Metric]:
-        labels = ["namespace", "event"]
-        received = CounterMetricFamily(
-            "switchboard_events_in", "Client events received", labels=labels
-        )
-        for (namespace, event), n in list(self.events_in.items()):
-            received.add_metric([namespace, event], n)
-        yield received
+        yield _counter_family("switchboard_events_in", "Client events received", self.events_in)
         latency = HistogramMetricFamily(
-            "switchboard_handler_seconds", "Event handler latency", labels=labels
+            "switchboard_handler_seconds", "Event handler latency", labels=_LABELS
         )
         for (namespace, event), histogram in list(self.latency.items()):
             histogram.add_to(latency, [namespace, event])
         yield latency
-        sent = CounterMetricFamily("switchboard_events_out", "Broadcasts sent", labels=labels)
-        for (namespace, event), n in list(self.events_out.items()):
-            sent.add_metric([namespace, event], n)
-        yield sent
+        yield _counter_family("switchboard_events_out", "Broadcasts sent", self.events_out)
         fanout = HistogramMetricFamily(
             "switchboard_emit_fanout", "Recipients per broadcast on this node"
         )
