@@ -1,6 +1,7 @@
 """The cost of one chat send inside the process, without sockets or a load generator.
 
     .venv/bin/python -m bench.send_path [--messages 3000] [--pairs 200] [--database-url URL]
+                                        [--client-ids] [--history 100000]
 
 Builds the app on a fresh SQLite file (or the URL given), creates `pairs`
 one-to-one conversations, then sends through `ChatService.send_message`
@@ -8,6 +9,11 @@ one-to-one conversations, then sends through `ChatService.send_message`
 first one message at a time (the latency floor: every send waits for its own
 commit), then as many at once as there are pairs (group commit shares the
 commits). Prints wall time and process CPU time (all threads) per message.
+
+`--client-ids` gives every send a `client_msg_id`, as the Python and browser
+clients do (each is looked up as a possible retry); `--history N` stores N
+earlier messages, with client ids, spread over the conversations first, so the
+cost of a send in a conversation with a long past shows.
 """
 
 from __future__ import annotations
@@ -16,10 +22,14 @@ import argparse
 import asyncio
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
+
+from sqlalchemy import insert
 
 from switchboard.app import create_app
 from switchboard.config import Settings
+from switchboard.storage.models import Message
 
 
 async def measure(args: argparse.Namespace, data_dir: Path) -> None:
@@ -44,10 +54,25 @@ async def measure(args: argparse.Namespace, data_dir: Path) -> None:
             for i in range(args.pairs)
         ]
 
+        if args.history:
+            now = datetime.now(UTC)
+            past = [
+                {
+                    "conversation_id": conversations[k % args.pairs].id,
+                    "sender_id": users[2 * (k % args.pairs)].id,
+                    "body": f"earlier {k}",
+                    "client_msg_id": f"earlier-{stamp}-{k}",
+                    "created_at": now,
+                }
+                for k in range(args.history)
+            ]
+            await ctx.db.run_write(lambda conn: conn.execute(insert(Message), past))
+
         async def send(k: int) -> None:
             conv = conversations[k % len(conversations)]
             sender = users[2 * (k % len(conversations))].id
-            await ctx.chat.send_message(sender, conv.id, f"message {k}", None)
+            client_id = f"{stamp}-{k}" if args.client_ids else None
+            await ctx.chat.send_message(sender, conv.id, f"message {k}", client_id)
 
         for k in range(50):  # warm up statement caches and the pool
             await send(k)
@@ -79,6 +104,8 @@ def main() -> None:
     p.add_argument("--messages", type=int, default=3000)
     p.add_argument("--pairs", type=int, default=200)
     p.add_argument("--database-url", default=None)
+    p.add_argument("--client-ids", action="store_true", help="every send carries a client_msg_id")
+    p.add_argument("--history", type=int, default=0, help="earlier messages stored first")
     args = p.parse_args()
     with tempfile.TemporaryDirectory(prefix="sb-send-") as tmp:
         asyncio.run(measure(args, Path(tmp)))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, select
 
-from switchboard.chat.writer import Send, _store
+from switchboard.chat.writer import Send, _earlier_statement, _store
 from switchboard.errors import ForbiddenError, NotFoundError
 from switchboard.storage.database import Database
 from switchboard.storage.models import Conversation, ConversationMember, Message, User
@@ -100,5 +100,62 @@ async def test_a_retry_key_of_any_text_finds_its_stored_copy(tmp_path: Path) -> 
         again = await db.run_write(lambda conn: _store(conn, retries, set()))
         assert again.new == []
         assert [m.id for _s, m, created in again.results if m and not created] == ids
+    finally:
+        await db.dispose()
+
+
+async def test_retries_beyond_one_lookup_statement_find_their_own_copies(tmp_path: Path) -> None:
+    # 150 retry keys take three lookup statements (64, 64 and 22 keys padded to 32).
+    # The same key text from another sender, or in another conversation, is not a retry.
+    db, users, convs = await _database(tmp_path)
+    loop = asyncio.get_running_loop()
+
+    def sends(body: str) -> list[Send]:
+        return [
+            Send(users[i % 3], convs[i % 2], body, f"key-{i}", loop.create_future())
+            for i in range(150)
+        ]
+
+    try:
+        first = await db.run_write(lambda conn: _store(conn, sends("first"), set()))
+        assert len(first.new) == 150
+        retried = await db.run_write(lambda conn: _store(conn, sends("retry"), set()))
+        assert retried.new == []
+        assert [m for _s, m, _c in retried.results] == [m for _s, m, _c in first.results]
+
+        others = [
+            Send(users[1], convs[0], "another sender", "key-0", loop.create_future()),
+            Send(users[0], convs[2], "another conversation", "key-0", loop.create_future()),
+        ]
+        fresh = await db.run_write(lambda conn: _store(conn, others, set()))
+        assert [m.body for m in fresh.new] == ["another sender", "another conversation"]
+    finally:
+        await db.dispose()
+
+
+async def test_the_retry_lookup_probes_the_unique_index_for_every_key(tmp_path: Path) -> None:
+    # Matching on the conversation and the client ids alone walks every message the
+    # conversation ever had, for every batch; each key must be one index probe.
+    db, _users, _convs = await _database(tmp_path)
+
+    def plan(conn: Connection) -> list[str]:
+        compiled = _earlier_statement(4).compile(dialect=conn.dialect)
+        params = compiled.construct_params(
+            {f"{c}{i}": 1 if c != "k" else "key" for i in range(4) for c in "csk"}
+        )
+        sql = f"EXPLAIN QUERY PLAN {compiled}"
+        return [
+            str(row[-1])
+            for row in conn.exec_driver_sql(
+                sql, tuple(params[n] for n in compiled.positiontup or ())
+            )
+        ]
+
+    try:
+        details = await db.run_read(plan)
+        searches = [d for d in details if d.startswith("SEARCH")]
+        assert len(searches) == 4, details
+        assert all("conversation_id=? AND sender_id=? AND client_msg_id=?" in d for d in searches)
+        assert not [d for d in details if d.startswith("SCAN")], details
     finally:
         await db.dispose()

@@ -18,13 +18,14 @@ retried one message at a time, so one bad send only fails itself.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import Connection, bindparam, insert, select
+from sqlalchemy import Connection, Select, and_, bindparam, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from switchboard.chat.membership import MemberCache, Pair
@@ -131,17 +132,40 @@ _MEMBERS = select(_members.conversation_id, _members.user_id).where(
 _EXISTING = select(_conversations.id).where(
     _conversations.id.in_(bindparam("conversation_ids", expanding=True))
 )
-_EARLIER = select(
+# Earlier copies of retries are looked up one exact (conversation, sender, client id)
+# term per key, OR-ed: SQLite ("MULTI-INDEX OR") and PostgreSQL (a bitmap OR) answer
+# each term with one probe of the unique index. Matching the conversation and the
+# client ids as two IN lists instead walks the conversation's whole index range, one
+# step per message it ever had: 40 ms a batch at 200,000 messages, against 50 µs.
+# A statement serves up to _EARLIER_TERMS keys; its size is rounded up to a power of
+# two (padded by repeating a key), so at most seven shapes are compiled and cached.
+_EARLIER_TERMS = 64
+_EARLIER_COLUMNS = (
     _messages.id,
     _messages.conversation_id,
     _messages.sender_id,
     _messages.body,
     _messages.created_at,
     _messages.client_msg_id,
-).where(
-    _messages.conversation_id.in_(bindparam("conversation_ids", expanding=True)),
-    _messages.client_msg_id.in_(bindparam("client_msg_ids", expanding=True)),
 )
+
+
+@functools.cache
+def _earlier_statement(terms: int) -> Select[tuple[int, int, int, str, datetime, str | None]]:
+    return select(*_EARLIER_COLUMNS).where(
+        or_(
+            *(
+                and_(
+                    _messages.conversation_id == bindparam(f"c{i}"),
+                    _messages.sender_id == bindparam(f"s{i}"),
+                    _messages.client_msg_id == bindparam(f"k{i}"),
+                )
+                for i in range(terms)
+            )
+        )
+    )
+
+
 # SQLite: one multi-row INSERT on the driver connection (storage/driver_sql.py:
 # SQLAlchemy's execution cost several times SQLite's work), its ids sorted: SQLite
 # inserts a VALUES list in order under the write lock, each row taking a rowid
@@ -248,15 +272,17 @@ def _earlier_copies(conn: Connection, batch: list[Send]) -> dict[tuple[int, int,
     }
     if not keys:
         return {}
-    params = {
-        "conversation_ids": list({cid for cid, _uid, _key in keys}),
-        "client_msg_ids": list({key for _cid, _uid, key in keys}),
-    }
     found: dict[tuple[int, int, str], MessageOut] = {}
-    for row in conn.execute(_EARLIER, params):
-        key = (row.conversation_id, row.sender_id, row.client_msg_id or "")
-        if key in keys:
-            found[key] = message_out(row)
+    ordered = list(keys)
+    for start in range(0, len(ordered), _EARLIER_TERMS):
+        chunk = ordered[start : start + _EARLIER_TERMS]
+        terms = 1 << (len(chunk) - 1).bit_length()  # 1, 2, 4, … 64
+        chunk += [chunk[-1]] * (terms - len(chunk))
+        params: dict[str, object] = {}
+        for i, (cid, uid, key) in enumerate(chunk):
+            params[f"c{i}"], params[f"s{i}"], params[f"k{i}"] = cid, uid, key
+        for row in conn.execute(_earlier_statement(terms), params):
+            found[(row.conversation_id, row.sender_id, row.client_msg_id or "")] = message_out(row)
     return found
 
 
