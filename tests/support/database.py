@@ -5,6 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TypeVar
 
+from sqlalchemy import Connection
+from sqlalchemy.sql import ClauseElement
+
 from switchboard.config import Settings
 from switchboard.storage.database import Database
 from switchboard.storage.migrate import upgrade_database
@@ -23,3 +26,11 @@ async def migrated(tmp_path: Path, *, url: str | None = None, kind: type[DB] = D
     )
     await upgrade_database(db)
     return db
+
+
+def query_plan(conn: Connection, statement: ClauseElement, params: dict[str, object]) -> list[str]:
+    """SQLite's EXPLAIN QUERY PLAN for `statement` bound to `params`: one line per step."""
+    sql = statement.params(params).compile(
+        dialect=conn.dialect, compile_kwargs={"literal_binds": True}
+    )
+    return [str(row[-1]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")]

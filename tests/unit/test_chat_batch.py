@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, select
 
-from switchboard.chat.writer import Send, _earlier_statement, _store
+from switchboard.chat.writer import Send, _store
 from switchboard.errors import ForbiddenError, NotFoundError
 from switchboard.storage.database import Database
 from switchboard.storage.models import Conversation, ConversationMember, Message, User
@@ -129,33 +129,5 @@ async def test_retries_beyond_one_lookup_statement_find_their_own_copies(tmp_pat
         ]
         fresh = await db.run_write(lambda conn: _store(conn, others, set()))
         assert [m.body for m in fresh.new] == ["another sender", "another conversation"]
-    finally:
-        await db.dispose()
-
-
-async def test_the_retry_lookup_probes_the_unique_index_for_every_key(tmp_path: Path) -> None:
-    # Matching on the conversation and the client ids alone walks every message the
-    # conversation ever had, for every batch; each key must be one index probe.
-    db, _users, _convs = await _database(tmp_path)
-
-    def plan(conn: Connection) -> list[str]:
-        compiled = _earlier_statement(4).compile(dialect=conn.dialect)
-        params = compiled.construct_params(
-            {f"{c}{i}": 1 if c != "k" else "key" for i in range(4) for c in "csk"}
-        )
-        sql = f"EXPLAIN QUERY PLAN {compiled}"
-        return [
-            str(row[-1])
-            for row in conn.exec_driver_sql(
-                sql, tuple(params[n] for n in compiled.positiontup or ())
-            )
-        ]
-
-    try:
-        details = await db.run_read(plan)
-        searches = [d for d in details if d.startswith("SEARCH")]
-        assert len(searches) == 4, details
-        assert all("conversation_id=? AND sender_id=? AND client_msg_id=?" in d for d in searches)
-        assert not [d for d in details if d.startswith("SCAN")], details
     finally:
         await db.dispose()

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, CursorResult, and_, delete, func, or_, select, update
+from sqlalchemy import Connection, CursorResult, Select, and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
@@ -88,6 +88,35 @@ def _message_id(value: str, field: str) -> int:
 def _conversation_out(conv: Conversation, member_ids: list[int]) -> ConversationOut:
     return ConversationOut(
         id=conv.id, title=conv.title, member_ids=member_ids, created_at=conv.created_at
+    )
+
+
+# The conversation list's two lookups seek through (conversation, id), so they cost
+# what the caller has unread and how many conversations it has, never the history: a
+# max() per conversation is one index step (a GROUP BY max walks every entry), and
+# `id > coalesce(last read, 0)` is a range where `IS NULL OR id > last read` made
+# SQLite read every message of every conversation.
+def newest_message_ids(user_id: UserId) -> Select[int | None]:
+    """The id of the newest message of each of the user's conversations."""
+    cm = ConversationMember
+    return select(
+        select(func.max(Message.id))
+        .where(Message.conversation_id == cm.conversation_id)
+        .scalar_subquery()
+    ).where(cm.user_id == user_id)
+
+
+def unread_counts(user_id: UserId) -> Select[int, int]:
+    """(conversation id, messages from others after the user's last read one), where any."""
+    cm = ConversationMember
+    return (
+        select(Message.conversation_id, func.count())
+        .join(cm, and_(cm.conversation_id == Message.conversation_id, cm.user_id == user_id))
+        .where(
+            Message.sender_id != user_id,
+            Message.id > func.coalesce(cm.last_read_message_id, 0),
+        )
+        .group_by(Message.conversation_id)
     )
 
 
@@ -197,31 +226,14 @@ class ChatService:
                 .order_by(cm.conversation_id, cm.user_id)
             ):
                 members.setdefault(cid, []).append(uid)
-            newest = (
-                select(func.max(Message.id))
-                .where(Message.conversation_id.in_(mine))
-                .group_by(Message.conversation_id)
-            )
             last = {
                 m.conversation_id: message_out(m)
-                for m in await session.scalars(select(Message).where(Message.id.in_(newest)))
+                for m in await session.scalars(
+                    select(Message).where(Message.id.in_(newest_message_ids(user_id)))
+                )
             }
             unread: dict[int, int] = {
-                cid: count
-                for cid, count in await session.execute(
-                    select(Message.conversation_id, func.count())
-                    .join(
-                        cm,
-                        and_(cm.conversation_id == Message.conversation_id, cm.user_id == user_id),
-                    )
-                    .where(
-                        Message.sender_id != user_id,
-                        or_(
-                            cm.last_read_message_id.is_(None), Message.id > cm.last_read_message_id
-                        ),
-                    )
-                    .group_by(Message.conversation_id)
-                )
+                cid: count for cid, count in await session.execute(unread_counts(user_id))
             }
 
         def activity(conv: Conversation) -> tuple[datetime, int]:

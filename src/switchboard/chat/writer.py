@@ -151,7 +151,7 @@ _EARLIER_COLUMNS = (
 
 
 @functools.cache
-def _earlier_statement(terms: int) -> Select[tuple[int, int, int, str, datetime, str | None]]:
+def _earlier_statement(terms: int) -> Select[int, int, int, str, datetime, str | None]:
     return select(*_EARLIER_COLUMNS).where(
         or_(
             *(
