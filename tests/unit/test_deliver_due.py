@@ -1,4 +1,4 @@
-"""The scheduler's tick: a read first, and a write transaction only when something is due.
+"""The scheduler's tick: a read first, a write transaction only when something is due; retention.
 
 On SQLite the write lock is shared with the chat and notification writers of
 the process, so a tick that took it every second for nothing would hold up
@@ -8,9 +8,10 @@ realtime side is a recorder (only its `to_rooms` is reached).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
@@ -18,6 +19,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from switchboard.notifications import service as service_module
 from switchboard.notifications.service import NotificationService
 from switchboard.realtime.facade import Realtime
 from switchboard.storage.database import Database
@@ -102,5 +104,45 @@ async def test_a_due_row_is_claimed_counted_and_pushed_once(tmp_path: Path) -> N
         # Claimed: the next tick finds nothing and takes no write lock.
         assert await service.deliver_due() == 0
         assert db.writes == 1
+    finally:
+        await db.dispose()
+
+
+async def test_retention_prunes_only_old_read_rows_a_chunk_per_transaction(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(service_module, "PRUNE_CHUNK", 10)
+    db, service, _realtime = await _service(tmp_path)
+    now, old = utcnow(), utcnow() - timedelta(days=31)
+    try:
+        async with db.session() as session:
+            user = User(email="old@example.com", name="Old", password_hash="x")
+            session.add(user)
+            await session.flush()
+
+            def rows(n: int, title: str, created: datetime, read: datetime | None) -> None:
+                session.add_all(
+                    Notification(
+                        user_id=user.id,
+                        type="t",
+                        title=title,
+                        created_at=created,
+                        delivered_at=created,
+                        read_at=read,
+                    )
+                    for _ in range(n)
+                )
+
+            rows(25, "old and read", old, now)
+            rows(3, "old, never read", old, None)
+            rows(4, "read, recent", now - timedelta(days=29), now)
+            await session.commit()
+
+        assert await service.prune_read(30) == 25
+        assert db.writes == 3  # 10 + 10 + 5: the write lock is let go between chunks
+        async with db.session() as session:
+            left = Counter(await session.scalars(select(Notification.title)))
+        assert left == {"old, never read": 3, "read, recent": 4}
+        assert await service.prune_read(30) == 0
     finally:
         await db.dispose()

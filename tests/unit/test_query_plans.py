@@ -15,7 +15,9 @@ from sqlalchemy import Connection
 
 from switchboard.chat.service import newest_message_ids, unread_counts
 from switchboard.chat.writer import _earlier_statement
+from switchboard.notifications.service import expired_read_ids
 from switchboard.storage.database import Database
+from switchboard.storage.models import utcnow
 from tests.support.database import migrated, query_plan
 
 
@@ -56,3 +58,11 @@ async def test_the_newest_message_is_one_lookup_per_conversation(tmp_path: Path)
     # over all the member's conversations walks every entry instead).
     assert "CORRELATED SCALAR SUBQUERY 1" in details, details
     assert not [d for d in details if d.startswith("SCAN") or "GROUP BY" in d], details
+
+
+async def test_retention_finds_old_read_notifications_through_its_index(tmp_path: Path) -> None:
+    details = await _plan_of(
+        tmp_path, lambda conn: query_plan(conn, expired_read_ids(utcnow()), {})
+    )
+    assert any("ix_notifications_read_created" in d for d in details), details
+    assert not [d for d in details if d.startswith("SCAN")], details

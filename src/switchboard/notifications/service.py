@@ -43,6 +43,23 @@ _VISIBLE = Notification.delivered_at.is_not(None)
 _UNREAD = Notification.read_at.is_(None)
 
 
+# How many read notifications one retention transaction deletes at most.
+PRUNE_CHUNK = 2000
+
+
+def expired_read_ids(cutoff: datetime) -> Select[int]:
+    """The oldest read notifications created before `cutoff`, at most PRUNE_CHUNK of them.
+
+    Served by the partial index of read rows by creation time: no table scan.
+    """
+    return (
+        select(Notification.id)
+        .where(Notification.read_at.is_not(None), Notification.created_at < cutoff)
+        .order_by(Notification.created_at)
+        .limit(PRUNE_CHUNK)
+    )
+
+
 class NotificationService:
     """One per app (and one per CLI run): every notification goes through here."""
 
@@ -218,16 +235,23 @@ class NotificationService:
         return len(rows)
 
     async def prune_read(self, retention_days: int) -> int:
-        """Delete read notifications created more than `retention_days` ago."""
+        """Delete read notifications created more than `retention_days` ago; how many.
+
+        A chunk at a time, each in its own write transaction behind the
+        process's write lock: a backlog (the first run after an upgrade, a
+        shorter retention) never holds up sends and deliveries for long.
+        """
         cutoff = utcnow() - timedelta(days=retention_days)
-        async with self.db.session() as session:
-            result = await session.execute(
-                delete(Notification)
-                .where(Notification.read_at.is_not(None), Notification.created_at < cutoff)
-                .execution_options(synchronize_session=False)
-            )
-            await session.commit()
-        return int(getattr(result, "rowcount", 0) or 0)
+        chunk = delete(Notification).where(Notification.id.in_(expired_read_ids(cutoff)))
+        pruned = 0
+        while True:
+            async with self.db.write_session() as session:
+                result = await session.execute(chunk.execution_options(synchronize_session=False))
+                await session.commit()
+            deleted = int(getattr(result, "rowcount", 0) or 0)
+            pruned += deleted
+            if deleted < PRUNE_CHUNK:
+                return pruned
 
     # -- pushing -----------------------------------------------------------------------
 

@@ -161,6 +161,13 @@ class Notification(Base):
             sqlite_where=text("delivered_at IS NULL"),
             postgresql_where=text("delivered_at IS NULL"),
         ),
+        # Retention finds read notifications past their time without a scan.
+        Index(
+            "ix_notifications_read_created",
+            "created_at",
+            sqlite_where=text("read_at IS NOT NULL"),
+            postgresql_where=text("read_at IS NOT NULL"),
+        ),
     )
 
 
