@@ -1,7 +1,7 @@
 """The cost of one chat send inside the process, without sockets or a load generator.
 
     .venv/bin/python -m bench.send_path [--messages 3000] [--pairs 200] [--database-url URL]
-                                        [--client-ids] [--history 100000]
+                                        [--client-ids] [--history 100000] [--receipts]
 
 Builds the app on a fresh SQLite file (or the URL given), creates `pairs`
 one-to-one conversations, then sends through `ChatService.send_message`
@@ -10,10 +10,12 @@ first one message at a time (the latency floor: every send waits for its own
 commit), then as many at once as there are pairs (group commit shares the
 commits). Prints wall time and process CPU time (all threads) per message.
 
-`--client-ids` gives every send a `client_msg_id`, as the Python and browser
-clients do (each is looked up as a possible retry); `--history N` stores N
-earlier messages, with client ids, spread over the conversations first, so the
-cost of a send in a conversation with a long past shows.
+`--receipts` has the recipient mark every message read once it is acked (a
+read receipt per message, as an open chat screen sends). `--client-ids` gives
+every send a `client_msg_id`, as the Python and browser clients do (each is
+looked up as a possible retry); `--history N` stores N earlier messages, with
+client ids, spread over the conversations first, so the cost of a send in a
+conversation with a long past shows.
 """
 
 from __future__ import annotations
@@ -68,11 +70,19 @@ async def measure(args: argparse.Namespace, data_dir: Path) -> None:
             ]
             await ctx.db.run_write(lambda conn: conn.execute(insert(Message), past))
 
+        latencies: list[float] = []
+
         async def send(k: int) -> None:
             conv = conversations[k % len(conversations)]
             sender = users[2 * (k % len(conversations))].id
             client_id = f"{stamp}-{k}" if args.client_ids else None
-            await ctx.chat.send_message(sender, conv.id, f"message {k}", client_id)
+            started = time.perf_counter()
+            message = await ctx.chat.send_message(sender, conv.id, f"message {k}", client_id)
+            latencies.append(time.perf_counter() - started)
+            if args.receipts:  # the recipient shows it, and says so
+                await ctx.chat.mark_read(
+                    users[2 * (k % len(conversations)) + 1].id, conv.id, message.id
+                )
 
         for k in range(50):  # warm up statement caches and the pool
             await send(k)
@@ -88,6 +98,7 @@ async def measure(args: argparse.Namespace, data_dir: Path) -> None:
         )
 
         rounds = max(1, n // args.pairs)
+        latencies.clear()
         wall, cpu = time.perf_counter(), time.process_time()
         for r in range(rounds):
             await asyncio.gather(*(send(r * args.pairs + k) for k in range(args.pairs)))
@@ -96,6 +107,12 @@ async def measure(args: argparse.Namespace, data_dir: Path) -> None:
         print(
             f"{args.pairs} at once   : {wall / sent * 1e6:8.0f} µs wall, "
             f"{cpu / sent * 1e6:8.0f} µs CPU per message ({sent / wall:,.0f} msg/s)"
+        )
+        latencies.sort()
+        print(
+            f"{'':15} send to ack: p50 {latencies[len(latencies) // 2] * 1e3:.1f} ms, "
+            f"p99 {latencies[len(latencies) * 99 // 100] * 1e3:.1f} ms, "
+            f"max {latencies[-1] * 1e3:.1f} ms"
         )
 
 
@@ -106,6 +123,7 @@ def main() -> None:
     p.add_argument("--database-url", default=None)
     p.add_argument("--client-ids", action="store_true", help="every send carries a client_msg_id")
     p.add_argument("--history", type=int, default=0, help="earlier messages stored first")
+    p.add_argument("--receipts", action="store_true", help="the recipient marks each message read")
     args = p.parse_args()
     with tempfile.TemporaryDirectory(prefix="sb-send-") as tmp:
         asyncio.run(measure(args, Path(tmp)))

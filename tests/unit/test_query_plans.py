@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection
 
-from switchboard.chat.service import newest_message_ids, unread_counts
+from switchboard.chat.queries import newest_message_ids, unread_counts
 from switchboard.chat.writer import _earlier_statement
 from switchboard.notifications.service import expired_read_ids
 from switchboard.storage.database import Database

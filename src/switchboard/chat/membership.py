@@ -1,4 +1,4 @@
-"""Who may send to a conversation, from memory: the send path's membership check.
+"""Who is in a conversation, from memory: the membership check of sends, receipts, reads.
 
 A send batch used to ask the database, in its transaction, whether each
 sender is a member. Now a (conversation, member) pair the database confirmed

@@ -13,17 +13,18 @@ Broadcasts leave only after the database commit, so a client that receives
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import Connection, CursorResult, Select, and_, delete, func, or_, select, update
+from sqlalchemy import Connection, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from switchboard.auth.users import UserService
+from switchboard.chat import queries
 from switchboard.chat.membership import MemberCache
 from switchboard.chat.schemas import (
     MAX_DB_ID,
@@ -33,7 +34,7 @@ from switchboard.chat.schemas import (
     MessageOut,
     ReadMarkOut,
 )
-from switchboard.chat.writer import MessageWriter, message_out
+from switchboard.chat.writer import MessageWriter, StoredMessage, message_out
 from switchboard.config import Settings
 from switchboard.errors import (
     ForbiddenError,
@@ -67,6 +68,13 @@ from switchboard.types import (
 
 log = logging.getLogger("switchboard.chat")
 
+T = TypeVar("T")
+
+
+def _nothing(_conn: Connection) -> None:
+    """The work of a bare membership check (`ChatService.require_member`)."""
+
+
 # Built once (a connect storm runs it per batch of users): one JSON list serves every size.
 _MEMBERSHIPS = (
     select(ConversationMember.user_id, ConversationMember.conversation_id)
@@ -88,35 +96,6 @@ def _message_id(value: str, field: str) -> int:
 def _conversation_out(conv: Conversation, member_ids: list[int]) -> ConversationOut:
     return ConversationOut(
         id=conv.id, title=conv.title, member_ids=member_ids, created_at=conv.created_at
-    )
-
-
-# The conversation list's two lookups seek through (conversation, id), so they cost
-# what the caller has unread and how many conversations it has, never the history: a
-# max() per conversation is one index step (a GROUP BY max walks every entry), and
-# `id > coalesce(last read, 0)` is a range where `IS NULL OR id > last read` made
-# SQLite read every message of every conversation.
-def newest_message_ids(user_id: UserId) -> Select[int | None]:
-    """The id of the newest message of each of the user's conversations."""
-    cm = ConversationMember
-    return select(
-        select(func.max(Message.id))
-        .where(Message.conversation_id == cm.conversation_id)
-        .scalar_subquery()
-    ).where(cm.user_id == user_id)
-
-
-def unread_counts(user_id: UserId) -> Select[int, int]:
-    """(conversation id, messages from others after the user's last read one), where any."""
-    cm = ConversationMember
-    return (
-        select(Message.conversation_id, func.count())
-        .join(cm, and_(cm.conversation_id == Message.conversation_id, cm.user_id == user_id))
-        .where(
-            Message.sender_id != user_id,
-            Message.id > func.coalesce(cm.last_read_message_id, 0),
-        )
-        .group_by(Message.conversation_id)
     )
 
 
@@ -229,11 +208,11 @@ class ChatService:
             last = {
                 m.conversation_id: message_out(m)
                 for m in await session.scalars(
-                    select(Message).where(Message.id.in_(newest_message_ids(user_id)))
+                    select(Message).where(Message.id.in_(queries.newest_message_ids(user_id)))
                 )
             }
             unread: dict[int, int] = {
-                cid: count for cid, count in await session.execute(unread_counts(user_id))
+                cid: count for cid, count in await session.execute(queries.unread_counts(user_id))
             }
 
         def activity(conv: Conversation) -> tuple[datetime, int]:
@@ -313,35 +292,52 @@ class ChatService:
 
     async def read_marks(self, user_id: UserId, conversation_id: int) -> list[ReadMarkOut]:
         """Every member's last read message (members only), for "Seen by" after a reload."""
-        cm = ConversationMember
-        async with self.db.session() as session:
-            await self._require_member(session, user_id, conversation_id)
-            rows = await session.execute(
-                select(cm.user_id, cm.last_read_message_id)
-                .where(cm.conversation_id == conversation_id)
-                .order_by(cm.user_id)
-            )
-            return [
-                ReadMarkOut(user_id=uid, message_id=None if mid is None else format_id(mid))
-                for uid, mid in rows
-            ]
+        marks = await self._as_member(
+            self.db.run_read,
+            user_id,
+            conversation_id,
+            lambda conn: queries.read_marks(conn, conversation_id),
+        )
+        return [
+            ReadMarkOut(user_id=uid, message_id=None if mid is None else format_id(mid))
+            for uid, mid in marks
+        ]
 
     async def require_member(self, user_id: UserId, conversation_id: int) -> None:
         """Raise NotFoundError (no such conversation) or ForbiddenError (not a member)."""
-        async with self.db.session() as session:
-            await self._require_member(session, user_id, conversation_id)
+        if not self.members.known({(conversation_id, user_id)}):
+            await self._as_member(self.db.run_read, user_id, conversation_id, _nothing)
 
-    async def _require_member(
-        self, session: AsyncSession, user_id: UserId, conversation_id: int
-    ) -> None:
-        if await session.get(ConversationMember, (conversation_id, user_id)) is not None:
-            return
-        exists = await session.scalar(
-            select(Conversation.id).where(Conversation.id == conversation_id)
+    async def _as_member(
+        self,
+        run: Callable[[Callable[[Connection], T]], Awaitable[T]],
+        user_id: UserId,
+        conversation_id: int,
+        work: Callable[[Connection], T],
+    ) -> T:
+        """`work` in one `run` (`db.run_read` or `db.run_write`), for members only.
+
+        Membership comes from memory when the pair is remembered (`MemberCache`,
+        as for sends); otherwise it is checked in the same hop, and remembered.
+        """
+        pair = (conversation_id, user_id)
+        if self.members.known({pair}):
+            return await run(work)
+        epoch = self.members.epoch
+
+        def checked(conn: Connection) -> T:
+            queries.check_member(conn, user_id, conversation_id)
+            return work(conn)
+
+        result = await run(checked)
+        self.members.remember({pair}, epoch)
+        return result
+
+    @staticmethod
+    async def _require_member(session: AsyncSession, user_id: UserId, conversation_id: int) -> None:
+        await session.run_sync(
+            lambda s: queries.check_member(s.connection(), user_id, conversation_id)
         )
-        if exists is None:
-            raise NotFoundError("conversation not found")
-        raise ForbiddenError("not a member of this conversation")
 
     # -- messages --------------------------------------------------------------------
 
@@ -391,20 +387,16 @@ class ChatService:
         before: str | None,
         limit: int,
         *where: ColumnElement[bool],
-    ) -> list[Message]:
+    ) -> list[StoredMessage]:
         """A page of a conversation's messages (members only), newest first."""
         before_id = None if before is None else _message_id(before, "before")
-        stmt = (
-            select(Message)
-            .where(Message.conversation_id == conversation_id, *where)
-            .order_by(Message.id.desc())
-            .limit(limit)
+        rows = await self._as_member(
+            self.db.run_read,
+            user_id,
+            conversation_id,
+            lambda conn: queries.newest_first(conn, conversation_id, before_id, limit, where),
         )
-        if before_id is not None:
-            stmt = stmt.where(Message.id < before_id)
-        async with self.db.session() as session:
-            await self._require_member(session, user_id, conversation_id)
-            return list(await session.scalars(stmt))
+        return cast(list[StoredMessage], rows)
 
     async def search(
         self, user_id: UserId, conversation_id: int, query: str, before: str | None, limit: int
@@ -437,31 +429,13 @@ class ChatService:
         When it moved, the room gets `message:read {conversation_id, user_id, message_id}`.
         """
         mid = _message_id(message_id, "message_id")
-        cm = ConversationMember
-        async with self.db.session() as session:
-            await self._require_member(session, user_id, conversation_id)
-            found = await session.scalar(
-                select(Message.id).where(
-                    Message.id == mid, Message.conversation_id == conversation_id
-                )
-            )
-            if found is None:
-                raise NotFoundError("message not found")
-            # One conditional UPDATE: two concurrent receipts cannot move it backwards.
-            result = cast(
-                CursorResult[Any],
-                await session.execute(
-                    update(cm)
-                    .where(
-                        cm.conversation_id == conversation_id,
-                        cm.user_id == user_id,
-                        or_(cm.last_read_message_id.is_(None), cm.last_read_message_id < mid),
-                    )
-                    .values(last_read_message_id=mid)
-                ),
-            )
-            await session.commit()
-        if result.rowcount != 1:
+        moved = await self._as_member(
+            self.db.run_write,
+            user_id,
+            conversation_id,
+            lambda conn: queries.move_read_mark(conn, user_id, conversation_id, mid),
+        )
+        if not moved:
             return False
         await self._emit(
             conversation_room(conversation_id),

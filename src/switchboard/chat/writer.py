@@ -29,6 +29,7 @@ from sqlalchemy import Connection, Select, and_, bindparam, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from switchboard.chat.membership import MemberCache, Pair
+from switchboard.chat.queries import MESSAGE_COLUMNS
 from switchboard.chat.schemas import MessageOut
 from switchboard.errors import AppError, ForbiddenError, NotFoundError
 from switchboard.storage.database import Database
@@ -140,19 +141,11 @@ _EXISTING = select(_conversations.id).where(
 # A statement serves up to _EARLIER_TERMS keys; its size is rounded up to a power of
 # two (padded by repeating a key), so at most seven shapes are compiled and cached.
 _EARLIER_TERMS = 64
-_EARLIER_COLUMNS = (
-    _messages.id,
-    _messages.conversation_id,
-    _messages.sender_id,
-    _messages.body,
-    _messages.created_at,
-    _messages.client_msg_id,
-)
 
 
 @functools.cache
 def _earlier_statement(terms: int) -> Select[int, int, int, str, datetime, str | None]:
-    return select(*_EARLIER_COLUMNS).where(
+    return select(*MESSAGE_COLUMNS).where(
         or_(
             *(
                 and_(

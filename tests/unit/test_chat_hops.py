@@ -1,0 +1,79 @@
+"""A read receipt, a history page and a membership check are one database hop each, or none.
+
+Through an ORM session each statement was its own hand-off to the database
+thread, and a read receipt cost 5–8 ms of CPU; as one `run_write` it costs a
+fraction of a millisecond. A change that puts a session back on these paths
+fails here. Runs the real app in-process on a SQLite file, counting the calls
+that reach the database.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from switchboard.app import create_app
+from switchboard.config import Settings
+from switchboard.errors import ForbiddenError, NotFoundError
+from switchboard.storage.database import Database
+
+
+def _count(db: Database, calls: Counter[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("session", "write_session", "run_read", "run_write"):
+        real: Callable[..., Any] = getattr(db, name)
+
+        def counted(*args: Any, _real: Callable[..., Any] = real, _name: str = name) -> Any:
+            calls[_name] += 1
+            return _real(*args)
+
+        monkeypatch.setattr(db, name, counted)
+
+
+async def test_receipts_pages_and_checks_take_one_hop_each(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'hops.db'}",
+        data_dir=tmp_path,
+        jwt_secret="h" * 40,
+        user_message_rate=0,
+    )
+    app = create_app(settings)
+    async with app.http.router.lifespan_context(app.http):
+        ctx = app.ctx
+        ada, bob, eve = [
+            await ctx.users.register(f"{n}@example.com", "password-123", n)
+            for n in ("ada", "bob", "eve")
+        ]
+        conv = await ctx.chat.create_conversation(ada.id, [bob.id], None)
+        message = await ctx.chat.send_message(ada.id, conv.id, "hello", None)
+        calls: Counter[str] = Counter()
+        _count(ctx.db, calls, monkeypatch)
+
+        # Bob's membership is not remembered yet: checked in the receipt's own write.
+        assert await ctx.chat.mark_read(bob.id, conv.id, message.id)
+        assert calls == {"run_write": 1}
+        calls.clear()
+        # Remembered now: the page and the marks are one read each, the check none.
+        page = await ctx.chat.history(bob.id, conv.id, None, 10)
+        assert [m.body for m in page] == ["hello"]
+        marks = await ctx.chat.read_marks(bob.id, conv.id)
+        assert {(m.user_id, m.message_id) for m in marks} == {(ada.id, None), (bob.id, message.id)}
+        await ctx.chat.require_member(bob.id, conv.id)
+        assert calls == {"run_read": 2}
+        calls.clear()
+        # Moving the mark to where it is already: no move, still one write.
+        assert not await ctx.chat.mark_read(bob.id, conv.id, message.id)
+        assert calls == {"run_write": 1}
+
+        # Outsiders and unknown conversations are refused in their one hop.
+        with pytest.raises(ForbiddenError):
+            await ctx.chat.mark_read(eve.id, conv.id, message.id)
+        with pytest.raises(NotFoundError):
+            await ctx.chat.history(eve.id, conv.id + 1000, None, 10)
+        with pytest.raises(NotFoundError):  # a message of no conversation of Bob's
+            await ctx.chat.mark_read(bob.id, conv.id, "9" * 16)
