@@ -188,7 +188,7 @@ class RevocationService:
         if jti in self._jtis:
             return False
         now = time.time()
-        async with self.db.session() as session:
+        async with self.db.write_session() as session:
             session.add(
                 RevokedToken(jti=jti, user_id=user_id, expires_at=expires_at, revoked_at=now)
             )
@@ -207,7 +207,7 @@ class RevocationService:
         """End every session of `user_id` that started at or before `valid_after` (now)."""
         at = time.time() if valid_after is None else valid_after
         for attempt in range(2):
-            async with self.db.session() as session:
+            async with self.db.write_session() as session:
                 row = await session.get(TokenCutoff, user_id)
                 if row is None:
                     session.add(
@@ -301,7 +301,7 @@ class RevocationService:
         since = self._last_sync - RESYNC_OVERLAP_SECONDS
         self._rounds += 1
         full = self._rounds % FULL_USER_RELOAD_EVERY == 0
-        async with self.db.session() as session:
+        async with self.db.write_session() as session:
             jtis = (
                 await session.execute(
                     select(RevokedToken.user_id, RevokedToken.jti, RevokedToken.expires_at).where(

@@ -101,7 +101,7 @@ class UserService:
         return user_id
 
     async def _rename(self, user_id: int, name: str) -> None:
-        async with self.db.session() as session:
+        async with self.db.write_session() as session:
             await session.execute(update(User).where(User.id == user_id).values(name=name))
             await session.commit()
 
@@ -121,7 +121,7 @@ class UserService:
             password_hash=NO_PASSWORD,
             external_id=external_id,
         )
-        async with self.db.session() as session:
+        async with self.db.write_session() as session:
             session.add(user)
             try:
                 await session.commit()
@@ -184,7 +184,7 @@ class UserService:
 
     async def register(self, email: str, password: str, name: str) -> User:
         user = User(email=email.lower(), name=name, password_hash=await hash_password(password))
-        async with self.db.session() as session:
+        async with self.db.write_session() as session:
             session.add(user)
             try:
                 await session.commit()

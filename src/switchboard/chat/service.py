@@ -147,7 +147,7 @@ class ChatService:
         conv = Conversation(
             title=title, created_by=creator_id, created_at=now, last_activity_at=now
         )
-        async with self.db.session() as session:
+        async with self.db.write_session() as session:
             try:
                 session.add(conv)
                 await session.flush()
@@ -235,7 +235,7 @@ class ChatService:
     ) -> ConversationOut:
         """Set (or clear, with None or blanks) the title; the room gets `conversation:updated`."""
         title = (title or "").strip() or None
-        async with self.db.session() as session:
+        async with self.db.write_session() as session:
             await self._require_member(session, user_id, conversation_id)
             conv = await session.get(Conversation, conversation_id)
             if conv is None:  # deleted between the two statements
@@ -255,7 +255,7 @@ class ChatService:
         list) and the leaver's own sockets get it too, so that their other tabs
         drop the conversation.
         """
-        async with self.db.session() as session:
+        async with self.db.write_session() as session:
             await self._require_member(session, user_id, conversation_id)
             await session.execute(
                 delete(ConversationMember).where(

@@ -110,6 +110,10 @@ class Database:
         async with self.sessionmaker() as session:
             yield session
 
+    def write_locked(self) -> bool:
+        """Whether a writer of this process holds the write lock (always False off SQLite)."""
+        return self._write_lock is not None and self._write_lock.locked()
+
     @asynccontextmanager
     async def write_session(self) -> AsyncIterator[AsyncSession]:
         """A session for a transaction that writes (never nest two)."""
