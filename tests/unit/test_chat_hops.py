@@ -9,6 +9,7 @@ that reach the database.
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -77,3 +78,46 @@ async def test_receipts_pages_and_checks_take_one_hop_each(
             await ctx.chat.history(eve.id, conv.id + 1000, None, 10)
         with pytest.raises(NotFoundError):  # a message of no conversation of Bob's
             await ctx.chat.mark_read(bob.id, conv.id, "9" * 16)
+
+
+async def test_receipts_that_arrive_together_share_one_transaction(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'receipts.db'}",
+        data_dir=tmp_path,
+        jwt_secret="r" * 40,
+        user_message_rate=0,
+    )
+    app = create_app(settings)
+    async with app.http.router.lifespan_context(app.http):
+        ctx = app.ctx
+        ada, bob, eve = [
+            await ctx.users.register(f"{n}@example.com", "password-123", n)
+            for n in ("ada", "bob", "eve")
+        ]
+        conv = await ctx.chat.create_conversation(ada.id, [bob.id], None)
+        other = await ctx.chat.create_conversation(ada.id, [eve.id], None)
+        m1, m2, m3 = [await ctx.chat.send_message(ada.id, conv.id, b, None) for b in "abc"]
+        elsewhere = await ctx.chat.send_message(ada.id, other.id, "d", None)
+        calls: Counter[str] = Counter()
+        _count(ctx.db, calls, monkeypatch)
+
+        outcomes = await asyncio.gather(
+            ctx.chat.mark_read(bob.id, conv.id, m2.id),
+            ctx.chat.mark_read(bob.id, conv.id, m3.id),
+            ctx.chat.mark_read(bob.id, conv.id, m1.id),
+            ctx.chat.mark_read(ada.id, conv.id, m3.id),
+            ctx.chat.mark_read(eve.id, conv.id, m1.id),  # not a member
+            ctx.chat.mark_read(bob.id, conv.id, elsewhere.id),  # not this conversation's
+            return_exceptions=True,
+        )
+        assert calls == {"run_write": 1}
+        # Of Bob's three, only the latest moves his mark (and is announced).
+        assert outcomes[:4] == [False, True, False, True]
+        assert isinstance(outcomes[4], ForbiddenError)
+        assert isinstance(outcomes[5], NotFoundError)
+        marks = {m.user_id: m.message_id for m in await ctx.chat.read_marks(bob.id, conv.id)}
+        assert marks == {ada.id: m3.id, bob.id: m3.id}
+        # Never backwards: an older receipt later changes nothing.
+        assert not await ctx.chat.mark_read(bob.id, conv.id, m1.id)

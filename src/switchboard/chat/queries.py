@@ -18,7 +18,8 @@ from collections.abc import Sequence
 from sqlalchemy import Connection, Row, Select, and_, bindparam, func, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
-from switchboard.errors import ForbiddenError, NotFoundError
+from switchboard.chat.membership import Pair
+from switchboard.errors import AppError, ForbiddenError, NotFoundError
 from switchboard.storage.models import Conversation, ConversationMember, Message
 from switchboard.types import UserId
 
@@ -41,9 +42,6 @@ _IS_MEMBER = select(_cm.user_id).where(
 _CONVERSATION_EXISTS = select(Conversation.id).where(
     Conversation.id == bindparam("conversation_id")
 )
-_MESSAGE_IN_CONVERSATION = select(Message.id).where(
-    Message.id == bindparam("message_id"), Message.conversation_id == bindparam("conversation_id")
-)
 # Conditional, so that two receipts that race cannot move the mark backwards.
 _MOVE_READ_MARK = (
     update(_cm)
@@ -59,6 +57,52 @@ _READ_MARKS = (
     .where(_cm.conversation_id == bindparam("conversation_id"))
     .order_by(_cm.user_id)
 )
+
+
+# A batch's membership question: the IN lists select a superset that Python narrows
+# down, and one statement serves every batch size (expanding parameters).
+_MEMBERS_AMONG = select(_cm.conversation_id, _cm.user_id).where(
+    _cm.conversation_id.in_(bindparam("conversation_ids", expanding=True)),
+    _cm.user_id.in_(bindparam("user_ids", expanding=True)),
+)
+_EXISTING = select(Conversation.id).where(
+    Conversation.id.in_(bindparam("conversation_ids", expanding=True))
+)
+
+
+def confirm_members(
+    conn: Connection, pairs: set[Pair], known: set[Pair]
+) -> tuple[set[Pair], set[Pair], dict[int, AppError]]:
+    """Which (conversation, user) `pairs` are members, for a batch of writes.
+
+    `known` pairs are members already (`MemberCache`); only the others are
+    asked. Returns the members, the pairs the database confirmed (for the
+    cache to remember) and, per conversation of a refused pair, why: not
+    found, or forbidden (it exists; the user is not in it).
+    """
+    asked = pairs - known
+    confirmed: set[Pair] = set()
+    if asked:
+        rows = conn.execute(
+            _MEMBERS_AMONG,
+            {
+                "conversation_ids": list({cid for cid, _uid in asked}),
+                "user_ids": list({uid for _cid, uid in asked}),
+            },
+        )
+        confirmed = {(cid, uid) for cid, uid in rows if (cid, uid) in asked}
+    members = (pairs & known) | confirmed
+    refused: dict[int, AppError] = {}
+    unknown = {cid for cid, uid in pairs if (cid, uid) not in members}
+    if unknown:
+        existing = set(conn.execute(_EXISTING, {"conversation_ids": list(unknown)}).scalars())
+        for cid in unknown:
+            refused[cid] = (
+                ForbiddenError("not a member of this conversation")
+                if cid in existing
+                else NotFoundError("conversation not found")
+            )
+    return members, confirmed, refused
 
 
 def check_member(conn: Connection, user_id: UserId, conversation_id: int) -> None:
@@ -90,13 +134,11 @@ def newest_first(
     return list(conn.execute(stmt))
 
 
-def move_read_mark(conn: Connection, user_id: UserId, conversation_id: int, mark: int) -> bool:
-    """The member's last read message becomes `mark` if that is later; True when it moved."""
-    found = conn.execute(
-        _MESSAGE_IN_CONVERSATION, {"message_id": mark, "conversation_id": conversation_id}
-    ).first()
-    if found is None:
-        raise NotFoundError("message not found")
+def move_read_mark_to(conn: Connection, user_id: UserId, conversation_id: int, mark: int) -> bool:
+    """The member's last read message becomes `mark` if that is later; True when it moved.
+
+    `mark` must be a message of the conversation (receipts.py checks it).
+    """
     moved = conn.execute(
         _MOVE_READ_MARK, {"in_conversation": conversation_id, "of_user": user_id, "mark": mark}
     )

@@ -26,6 +26,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from switchboard.auth.users import UserService
 from switchboard.chat import queries
 from switchboard.chat.membership import MemberCache
+from switchboard.chat.receipts import ReceiptWriter
 from switchboard.chat.schemas import (
     MAX_DB_ID,
     MAX_MEMBERS,
@@ -119,6 +120,8 @@ class ChatService:
         # Senders known to be members skip the membership query (kept by the log).
         self.members = MemberCache(lambda: realtime.started)
         self.writer = MessageWriter(db, self._publish, self.members)
+        # Read receipts share transactions the same way (receipts.py).
+        self.receipts = ReceiptWriter(db, self.members)
         # Connects and presence changes ask for users' conversations in bursts; a
         # user's later tabs are answered from memory, kept by the log's join/leave entries.
         self._memberships: CachedLoader[UserId, tuple[int, ...]] = CachedLoader(
@@ -429,12 +432,7 @@ class ChatService:
         When it moved, the room gets `message:read {conversation_id, user_id, message_id}`.
         """
         mid = _message_id(message_id, "message_id")
-        moved = await self._as_member(
-            self.db.run_write,
-            user_id,
-            conversation_id,
-            lambda conn: queries.move_read_mark(conn, user_id, conversation_id, mid),
-        )
+        moved = await self.receipts.mark(user_id, conversation_id, mid)
         if not moved:
             return False
         await self._emit(

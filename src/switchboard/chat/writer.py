@@ -29,15 +29,13 @@ from sqlalchemy import Connection, Select, and_, bindparam, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from switchboard.chat.membership import MemberCache, Pair
-from switchboard.chat.queries import MESSAGE_COLUMNS
+from switchboard.chat.queries import MESSAGE_COLUMNS, confirm_members
 from switchboard.chat.schemas import MessageOut
 from switchboard.errors import AppError, ForbiddenError, NotFoundError
 from switchboard.storage.database import Database
 from switchboard.storage.driver_sql import DriverInsert
 from switchboard.storage.group_commit import GroupCommit
 from switchboard.storage.models import (
-    Conversation,
-    ConversationMember,
     Message,
     format_id,
     utcnow,
@@ -117,22 +115,10 @@ class Stored:
 
 
 # Built once: a statement object that is reused keeps SQLAlchemy's compiled form and
-# cache key, where one built per batch cost more CPU than SQLite's own work. The
-# IN lists are expanding parameters, so one statement serves every batch size;
-# the member and retry lookups select a superset that Python narrows down.
-_tables = Message.metadata.tables
-_message_table = _tables[Message.__tablename__]
-_conversation_table = _tables[Conversation.__tablename__]
-_members = _tables[ConversationMember.__tablename__].c
+# cache key, where one built per batch cost more CPU than SQLite's own work (the
+# membership lookup: queries.confirm_members).
+_message_table = Message.metadata.tables[Message.__tablename__]
 _messages = _message_table.c
-_conversations = _conversation_table.c
-_MEMBERS = select(_members.conversation_id, _members.user_id).where(
-    _members.conversation_id.in_(bindparam("conversation_ids", expanding=True)),
-    _members.user_id.in_(bindparam("user_ids", expanding=True)),
-)
-_EXISTING = select(_conversations.id).where(
-    _conversations.id.in_(bindparam("conversation_ids", expanding=True))
-)
 # Earlier copies of retries are looked up one exact (conversation, sender, client id)
 # term per key, OR-ed: SQLite ("MULTI-INDEX OR") and PostgreSQL (a bitmap OR) answer
 # each term with one probe of the unique index. Matching the conversation and the
@@ -175,28 +161,7 @@ def _store(conn: Connection, batch: list[Send], known: set[Pair]) -> Stored:
     `known` pairs are members already (membership.py); only the others are asked.
     """
     pairs = {(s.conversation_id, s.sender_id) for s in batch}
-    asked = pairs - known
-    confirmed: set[Pair] = set()
-    if asked:
-        rows = conn.execute(
-            _MEMBERS,
-            {
-                "conversation_ids": list({cid for cid, _uid in asked}),
-                "user_ids": list({uid for _cid, uid in asked}),
-            },
-        )
-        confirmed = {(cid, uid) for cid, uid in rows if (cid, uid) in asked}
-    members = (pairs & known) | confirmed
-    refused: dict[int, AppError] = {}
-    unknown = {cid for cid, uid in pairs if (cid, uid) not in members}
-    if unknown:
-        existing = set(conn.execute(_EXISTING, {"conversation_ids": list(unknown)}).scalars())
-        for cid in unknown:
-            refused[cid] = (
-                ForbiddenError("not a member of this conversation")
-                if cid in existing
-                else NotFoundError("conversation not found")
-            )
+    members, confirmed, refused = confirm_members(conn, pairs, known)
     earlier = _earlier_copies(conn, batch)
     now = utcnow()
     results: list[tuple[Send, MessageOut | None, bool]] = []
