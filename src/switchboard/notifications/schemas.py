@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from pydantic import (
     AwareDatetime,
@@ -17,7 +17,7 @@ from pydantic import (
     field_validator,
 )
 
-from switchboard.storage.models import Notification, format_id
+from switchboard.storage.models import format_id
 
 MAX_BATCH_USERS = 1000
 MAX_TYPE_CHARS = 100  # the column widths of storage.models.Notification
@@ -42,6 +42,18 @@ def iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+class StoredNotification(Protocol):
+    """A stored notification's columns: an ORM `Notification` or a Core row of them."""
+
+    id: int
+    type: str
+    title: str
+    body: str
+    data: dict[str, Any]
+    created_at: datetime
+    read_at: datetime | None
+
+
 class NotificationOut(BaseModel):
     """The SPEC's notification object."""
 
@@ -54,7 +66,7 @@ class NotificationOut(BaseModel):
     read_at: str | None
 
     @classmethod
-    def of(cls, row: Notification) -> NotificationOut:
+    def of(cls, row: StoredNotification) -> NotificationOut:
         return cls(
             id=format_id(row.id),
             type=row.type,

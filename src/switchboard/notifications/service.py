@@ -20,12 +20,18 @@ import logging
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import cast
 
 from sqlalchemy import Connection, Select, delete, select, update
 
 from switchboard.errors import NotFoundError
 from switchboard.notifications.counters import add_unread, read_unread, subtract_unread
-from switchboard.notifications.schemas import NotificationOut, NotifyIn, NotifyResult
+from switchboard.notifications.schemas import (
+    NotificationOut,
+    NotifyIn,
+    NotifyResult,
+    StoredNotification,
+)
 from switchboard.notifications.writer import Delivery, NotificationWriter
 from switchboard.realtime.facade import Realtime
 from switchboard.storage.cached_loader import CachedLoader
@@ -41,6 +47,16 @@ UNREAD_COUNT_EVENT = "notification:unread_count"
 
 _VISIBLE = Notification.delivered_at.is_not(None)
 _UNREAD = Notification.read_at.is_(None)
+# What `NotificationOut.of` reads.
+_COLUMNS = (
+    Notification.id,
+    Notification.type,
+    Notification.title,
+    Notification.body,
+    Notification.data,
+    Notification.created_at,
+    Notification.read_at,
+)
 
 
 # How many read notifications one retention transaction deletes at most.
@@ -121,10 +137,10 @@ class NotificationService:
         unread_only: bool = False,
         limit: int = 50,
         before: int | None = None,
-    ) -> list[Notification]:
+    ) -> list[StoredNotification]:
         """The user's delivered notifications, newest first (`before` pages back by id)."""
         stmt = (
-            select(Notification)
+            select(*_COLUMNS)
             .where(Notification.user_id == user_id, _VISIBLE)
             .order_by(Notification.id.desc())
             .limit(limit)
@@ -133,12 +149,13 @@ class NotificationService:
             stmt = stmt.where(_UNREAD)
         if before is not None:
             stmt = stmt.where(Notification.id < before)
-        async with self.db.session() as session:
-            return list(await session.scalars(stmt))
+        # One hand-off to the database (an ORM session took one per statement).
+        rows = await self.db.run_read(lambda conn: list(conn.execute(stmt)))
+        return cast(list[StoredNotification], rows)
 
     # -- read state --------------------------------------------------------------------
 
-    async def mark_read(self, user_id: UserId, public_id: str) -> tuple[Notification, int]:
+    async def mark_read(self, user_id: UserId, public_id: str) -> tuple[StoredNotification, int]:
         """Mark one of the user's notifications read (idempotent); the new unread count.
 
         Another user's id, an undelivered one and a malformed one all answer
@@ -148,17 +165,16 @@ class NotificationService:
         if nid is None:
             raise NotFoundError("notification not found")
         mine = (Notification.id == nid, Notification.user_id == user_id, _VISIBLE)
-        async with self.db.write_session() as session:
-            marked = await session.execute(
-                update(Notification)
-                .where(*mine, _UNREAD)
-                .values(read_at=utcnow())
-                .execution_options(synchronize_session=False)
+
+        def mark(conn: Connection) -> tuple[StoredNotification | None, int]:
+            marked = conn.execute(
+                update(Notification).where(*mine, _UNREAD).values(read_at=utcnow())
             )
-            n = _rowcount(marked)
-            count = await session.run_sync(lambda s: subtract_unread(s.connection(), user_id, n))
-            row = await session.scalar(select(Notification).where(*mine))
-            await session.commit()
+            count = subtract_unread(conn, user_id, marked.rowcount)
+            row = conn.execute(select(*_COLUMNS).where(*mine)).first()
+            return cast(StoredNotification | None, row), count
+
+        row, count = await self.db.run_write(mark)
         if row is None:
             raise NotFoundError("notification not found")
         return row, count
@@ -169,17 +185,16 @@ class NotificationService:
         The count drops by the rows this call marked (not to 0): a notification
         delivered by another node meanwhile stays counted.
         """
-        async with self.db.write_session() as session:
-            marked = await session.execute(
+
+        def mark_all(conn: Connection) -> int:
+            marked = conn.execute(
                 update(Notification)
                 .where(Notification.user_id == user_id, _UNREAD, _VISIBLE)
                 .values(read_at=utcnow())
-                .execution_options(synchronize_session=False)
             )
-            n = _rowcount(marked)
-            count = await session.run_sync(lambda s: subtract_unread(s.connection(), user_id, n))
-            await session.commit()
-        return count
+            return subtract_unread(conn, user_id, marked.rowcount)
+
+        return await self.db.run_write(mark_all)
 
     async def push_unread_count(
         self, user_id: UserId, count: int, *, skip_sid: Sid | None = None
@@ -248,7 +263,7 @@ class NotificationService:
             async with self.db.write_session() as session:
                 result = await session.execute(chunk.execution_options(synchronize_session=False))
                 await session.commit()
-            deleted = int(getattr(result, "rowcount", 0) or 0)
+            deleted = _rowcount(result)
             pruned += deleted
             if deleted < PRUNE_CHUNK:
                 return pruned
@@ -288,5 +303,5 @@ def _unread_count(user_id: UserId, count: int) -> Broadcast:
 
 
 def _rowcount(result: object) -> int:
-    """Rows an UPDATE changed (every driver we use reports it for UPDATE)."""
+    """Rows an UPDATE or DELETE changed (every driver we use reports it for both)."""
     return int(getattr(result, "rowcount", 0) or 0)

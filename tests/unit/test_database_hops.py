@@ -1,4 +1,4 @@
-"""A read receipt, a history page and a membership check are one database hop each, or none.
+"""Receipts, history pages, membership checks and notification reads: one database hop each.
 
 Through an ORM session each statement was its own hand-off to the database
 thread, and a read receipt cost 5–8 ms of CPU; as one `run_write` it costs a
@@ -20,7 +20,9 @@ import pytest
 from switchboard.app import create_app
 from switchboard.config import Settings
 from switchboard.errors import ForbiddenError, NotFoundError
+from switchboard.notifications.schemas import NotifyIn
 from switchboard.storage.database import Database
+from switchboard.storage.models import format_id
 
 
 def _count(db: Database, calls: Counter[str], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -121,3 +123,38 @@ async def test_receipts_that_arrive_together_share_one_transaction(
         assert marks == {ada.id: m3.id, bob.id: m3.id}
         # Never backwards: an older receipt later changes nothing.
         assert not await ctx.chat.mark_read(bob.id, conv.id, m1.id)
+
+
+async def test_notification_reads_and_marks_take_one_hop_each(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'notes.db'}",
+        data_dir=tmp_path,
+        jwt_secret="n" * 40,
+        user_message_rate=0,
+    )
+    app = create_app(settings)
+    async with app.http.router.lifespan_context(app.http):
+        ctx = app.ctx
+        ada = await ctx.users.register("ada@example.com", "password-123", "Ada")
+        bob = await ctx.users.register("bob@example.com", "password-123", "Bob")
+        results = await ctx.notifications.notify(
+            NotifyIn(user_ids=[ada.id, bob.id], type="t", title="hello")
+        )
+        assert [r.error for r in results] == [None, None]
+        calls: Counter[str] = Counter()
+        _count(ctx.db, calls, monkeypatch)
+
+        rows = await ctx.notifications.recent(ada.id)
+        assert [r.title for r in rows] == ["hello"]
+        assert calls == {"run_read": 1}
+        calls.clear()
+        row, count = await ctx.notifications.mark_read(ada.id, format_id(rows[0].id))
+        assert (row.read_at is not None, count) == (True, 0)
+        assert calls == {"run_write": 1}
+        calls.clear()
+        assert await ctx.notifications.mark_all_read(bob.id) == 0
+        assert calls == {"run_write": 1}
+        with pytest.raises(NotFoundError):  # somebody else's
+            await ctx.notifications.mark_read(bob.id, format_id(rows[0].id))
