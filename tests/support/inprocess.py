@@ -9,10 +9,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import uvicorn
 from starlette.types import ASGIApp
 
+from switchboard.app import create_app
+from switchboard.config import Settings
+from switchboard.context import AppContext
+from switchboard.storage.models import User
 from tests.support.server import free_port
 
 
@@ -34,3 +39,23 @@ async def serving(app: ASGIApp) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await task
+
+
+@contextlib.asynccontextmanager
+async def app_context(tmp_path: Path) -> AsyncIterator[AppContext]:
+    """A whole app on a SQLite file in `tmp_path`, started (its lifespan) but not served:
+    for tests that call its services directly."""
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'app.db'}",
+        data_dir=tmp_path,
+        jwt_secret="t" * 40,
+        user_message_rate=0,
+    )
+    app = create_app(settings)
+    async with app.http.router.lifespan_context(app.http):
+        yield app.ctx
+
+
+async def register(ctx: AppContext, *names: str) -> list[User]:
+    """One user per name (`{name}@example.com`, password `password-123`)."""
+    return [await ctx.users.register(f"{n}@example.com", "password-123", n) for n in names]

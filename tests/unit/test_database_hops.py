@@ -17,12 +17,11 @@ from typing import Any
 
 import pytest
 
-from switchboard.app import create_app
-from switchboard.config import Settings
 from switchboard.errors import ForbiddenError, NotFoundError
 from switchboard.notifications.schemas import NotifyIn
 from switchboard.storage.database import Database
 from switchboard.storage.models import format_id
+from tests.support.inprocess import app_context, register
 
 
 def _count(db: Database, calls: Counter[str], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -39,19 +38,8 @@ def _count(db: Database, calls: Counter[str], monkeypatch: pytest.MonkeyPatch) -
 async def test_receipts_pages_and_checks_take_one_hop_each(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'hops.db'}",
-        data_dir=tmp_path,
-        jwt_secret="h" * 40,
-        user_message_rate=0,
-    )
-    app = create_app(settings)
-    async with app.http.router.lifespan_context(app.http):
-        ctx = app.ctx
-        ada, bob, eve = [
-            await ctx.users.register(f"{n}@example.com", "password-123", n)
-            for n in ("ada", "bob", "eve")
-        ]
+    async with app_context(tmp_path) as ctx:
+        ada, bob, eve = await register(ctx, "ada", "bob", "eve")
         conv = await ctx.chat.create_conversation(ada.id, [bob.id], None)
         message = await ctx.chat.send_message(ada.id, conv.id, "hello", None)
         calls: Counter[str] = Counter()
@@ -85,19 +73,8 @@ async def test_receipts_pages_and_checks_take_one_hop_each(
 async def test_receipts_that_arrive_together_share_one_transaction(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'receipts.db'}",
-        data_dir=tmp_path,
-        jwt_secret="r" * 40,
-        user_message_rate=0,
-    )
-    app = create_app(settings)
-    async with app.http.router.lifespan_context(app.http):
-        ctx = app.ctx
-        ada, bob, eve = [
-            await ctx.users.register(f"{n}@example.com", "password-123", n)
-            for n in ("ada", "bob", "eve")
-        ]
+    async with app_context(tmp_path) as ctx:
+        ada, bob, eve = await register(ctx, "ada", "bob", "eve")
         conv = await ctx.chat.create_conversation(ada.id, [bob.id], None)
         other = await ctx.chat.create_conversation(ada.id, [eve.id], None)
         m1, m2, m3 = [await ctx.chat.send_message(ada.id, conv.id, b, None) for b in "abc"]
@@ -128,17 +105,8 @@ async def test_receipts_that_arrive_together_share_one_transaction(
 async def test_notification_reads_and_marks_take_one_hop_each(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'notes.db'}",
-        data_dir=tmp_path,
-        jwt_secret="n" * 40,
-        user_message_rate=0,
-    )
-    app = create_app(settings)
-    async with app.http.router.lifespan_context(app.http):
-        ctx = app.ctx
-        ada = await ctx.users.register("ada@example.com", "password-123", "Ada")
-        bob = await ctx.users.register("bob@example.com", "password-123", "Bob")
+    async with app_context(tmp_path) as ctx:
+        ada, bob = await register(ctx, "ada", "bob")
         results = await ctx.notifications.notify(
             NotifyIn(user_ids=[ada.id, bob.id], type="t", title="hello")
         )

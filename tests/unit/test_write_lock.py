@@ -16,22 +16,13 @@ from typing import Any
 
 from sqlalchemy import event
 
-from switchboard.app import create_app
-from switchboard.config import Settings
+from tests.support.inprocess import app_context, register
 
 _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 
 
 async def test_session_writes_hold_the_process_write_lock(tmp_path: Path) -> None:
-    settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'lock.db'}",
-        data_dir=tmp_path,
-        jwt_secret="w" * 40,
-        user_message_rate=0,
-    )
-    app = create_app(settings)
-    async with app.http.router.lifespan_context(app.http):
-        ctx = app.ctx
+    async with app_context(tmp_path) as ctx:
         db = ctx.db
         unlocked: list[str] = []
 
@@ -42,8 +33,7 @@ async def test_session_writes_hold_the_process_write_lock(tmp_path: Path) -> Non
         revocations = ctx.tokens.revocations
         assert revocations is not None
         event.listen(db.engine.sync_engine, "before_cursor_execute", check)
-        ada = await ctx.users.register("ada@example.com", "password-123", "Ada")
-        bob = await ctx.users.register("bob@example.com", "password-123", "Bob")
+        ada, bob = await register(ctx, "ada", "bob")
         conv = await ctx.chat.create_conversation(ada.id, [bob.id], None)
         await ctx.chat.rename_conversation(ada.id, conv.id, "plans")
         message = await ctx.chat.send_message(ada.id, conv.id, "hello", None)
