@@ -36,12 +36,6 @@ MESSAGE_COLUMNS = (
 )
 
 # Built once: a reused statement keeps its compiled form (see writer.py).
-_IS_MEMBER = select(_cm.user_id).where(
-    _cm.conversation_id == bindparam("conversation_id"), _cm.user_id == bindparam("user_id")
-)
-_CONVERSATION_EXISTS = select(Conversation.id).where(
-    Conversation.id == bindparam("conversation_id")
-)
 # Conditional, so that two receipts that race cannot move the mark backwards.
 _MOVE_READ_MARK = (
     update(_cm)
@@ -107,12 +101,10 @@ def confirm_members(
 
 def check_member(conn: Connection, user_id: UserId, conversation_id: int) -> None:
     """Raise NotFoundError (no such conversation) or ForbiddenError (not a member)."""
-    ids = {"conversation_id": conversation_id, "user_id": user_id}
-    if conn.execute(_IS_MEMBER, ids).first() is not None:
-        return
-    if conn.execute(_CONVERSATION_EXISTS, ids).first() is None:
-        raise NotFoundError("conversation not found")
-    raise ForbiddenError("not a member of this conversation")
+    pair = (conversation_id, user_id)
+    members, _confirmed, refused = confirm_members(conn, {pair}, set())
+    if pair not in members:
+        raise refused[conversation_id]
 
 
 def newest_first(
