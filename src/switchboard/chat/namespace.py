@@ -43,7 +43,7 @@ class ChatNamespace(SocketNamespace):
         message = await self.chat.send_message(
             sock.user_id, payload.conversation_id, payload.body, payload.client_msg_id
         )
-        return {"message": message.model_dump(mode="json")}
+        return {"message": message.wire}
 
     @event("typing", TypingPayload)
     async def typing(self, sock: SocketContext, payload: TypingPayload) -> AckResult:

@@ -9,8 +9,9 @@ answers `too_large` rather than `invalid_payload`.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
@@ -101,6 +102,11 @@ class MessageOut(BaseModel):
     body: str
     created_at: datetime
     client_msg_id: str | None
+
+    @functools.cached_property
+    def wire(self) -> dict[str, Any]:
+        """The JSON form, built once: a send's broadcast and its ack share it."""
+        return self.model_dump(mode="json")
 
 
 class ConversationOut(BaseModel):

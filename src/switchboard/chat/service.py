@@ -369,8 +369,7 @@ class ChatService:
     async def _publish(self, messages: list[MessageOut]) -> None:
         """`message:new` for each message of a committed batch, in id order, in one append."""
         broadcasts = [
-            (conversation_room(m.conversation_id), "message:new", m.model_dump(mode="json"))
-            for m in messages
+            (conversation_room(m.conversation_id), "message:new", m.wire) for m in messages
         ]
         with _broadcast_failure_logged("message:new"):
             await self.realtime.to_rooms(broadcasts, namespace=CHAT)
