@@ -57,6 +57,10 @@ async def test_receipts_pages_and_checks_take_one_hop_each(
         await ctx.chat.require_member(bob.id, conv.id)
         assert calls == {"run_read": 2}
         calls.clear()
+        (listed,) = await ctx.chat.list_conversations(bob.id)
+        assert (listed.id, listed.unread_count, listed.last_message) == (conv.id, 0, message)
+        assert calls == {"run_read": 1}
+        calls.clear()
         # Moving the mark to where it is already: no move, still one write.
         assert not await ctx.chat.mark_read(bob.id, conv.id, message.id)
         assert calls == {"run_write": 1}

@@ -14,6 +14,8 @@ not how long the conversation's history is (`tests/unit/test_query_plans.py`).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import Connection, Row, Select, and_, bindparam, func, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
@@ -113,7 +115,7 @@ def newest_first(
     before_id: int | None,
     limit: int,
     where: Sequence[ColumnElement[bool]] = (),
-) -> list[Row[int, int, int, str, object, str | None]]:
+) -> list[Row[int, int, int, str, datetime, str | None]]:
     """A page of a conversation's messages older than `before_id` (or the newest), newest first."""
     stmt = (
         select(*MESSAGE_COLUMNS)
@@ -141,6 +143,47 @@ def read_marks(conn: Connection, conversation_id: int) -> list[tuple[int, int | 
     """(member, last read message id or None) for every member, by member id."""
     rows = conn.execute(_READ_MARKS, {"conversation_id": conversation_id})
     return [(uid, mark) for uid, mark in rows]
+
+
+@dataclass(slots=True)
+class ConversationList:
+    """What the conversation list of one user is made of, read in one transaction."""
+
+    conversations: list[Row[int, str | None, datetime, datetime]]  # id, title, created, active
+    members: dict[int, list[int]]  # conversation -> member ids, ascending
+    newest: list[Row[int, int, int, str, datetime, str | None]]  # MESSAGE_COLUMNS
+    unread: dict[int, int]  # conversation -> messages from others after the user's mark
+
+
+def conversation_list(conn: Connection, user_id: UserId) -> ConversationList:
+    """The user's conversations, their members, newest messages and unread counts."""
+    mine = select(_cm.conversation_id).where(_cm.user_id == user_id).scalar_subquery()
+    conversations = list(
+        conn.execute(
+            select(
+                Conversation.id,
+                Conversation.title,
+                Conversation.created_at,
+                Conversation.last_activity_at,
+            )
+            .join(_cm, _cm.conversation_id == Conversation.id)
+            .where(_cm.user_id == user_id)
+        )
+    )
+    if not conversations:
+        return ConversationList([], {}, [], {})
+    members: dict[int, list[int]] = {}
+    for cid, uid in conn.execute(
+        select(_cm.conversation_id, _cm.user_id)
+        .where(_cm.conversation_id.in_(mine))
+        .order_by(_cm.conversation_id, _cm.user_id)
+    ):
+        members.setdefault(cid, []).append(uid)
+    newest = list(
+        conn.execute(select(*MESSAGE_COLUMNS).where(Message.id.in_(newest_message_ids(user_id))))
+    )
+    unread = {cid: count for cid, count in conn.execute(unread_counts(user_id))}
+    return ConversationList(conversations, members, newest, unread)
 
 
 # The conversation list's two lookups seek through (conversation, id), so they cost

@@ -16,7 +16,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 
 from sqlalchemy import Connection, delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -94,7 +94,16 @@ def _message_id(value: str, field: str) -> int:
     return mid
 
 
-def _conversation_out(conv: Conversation, member_ids: list[int]) -> ConversationOut:
+class StoredConversation(Protocol):
+    """A stored conversation's columns: an ORM `Conversation` or a Core row of them."""
+
+    id: int
+    title: str | None
+    created_at: datetime
+    last_activity_at: datetime
+
+
+def _conversation_out(conv: StoredConversation, member_ids: list[int]) -> ConversationOut:
     return ConversationOut(
         id=conv.id, title=conv.title, member_ids=member_ids, created_at=conv.created_at
     )
@@ -187,48 +196,23 @@ class ChatService:
         return await self.db.run_read(read)
 
     async def list_conversations(self, user_id: UserId) -> list[ConversationSummaryOut]:
-        """The caller's conversations, newest activity first: four queries for any number."""
-        cm = ConversationMember
-        mine = select(cm.conversation_id).where(cm.user_id == user_id).scalar_subquery()
-        async with self.db.session() as session:
-            convs = (
-                await session.execute(
-                    select(Conversation)
-                    .join(cm, cm.conversation_id == Conversation.id)
-                    .where(cm.user_id == user_id)
-                )
-            ).scalars()
-            conversations = list(convs)
-            if not conversations:
-                return []
-            members: dict[int, list[int]] = {}
-            for cid, uid in await session.execute(
-                select(cm.conversation_id, cm.user_id)
-                .where(cm.conversation_id.in_(mine))
-                .order_by(cm.conversation_id, cm.user_id)
-            ):
-                members.setdefault(cid, []).append(uid)
-            last = {
-                m.conversation_id: message_out(m)
-                for m in await session.scalars(
-                    select(Message).where(Message.id.in_(queries.newest_message_ids(user_id)))
-                )
-            }
-            unread: dict[int, int] = {
-                cid: count for cid, count in await session.execute(queries.unread_counts(user_id))
-            }
+        """The caller's conversations, newest activity first: four queries for any number,
+        in one transaction and one hand-off to the database."""
+        found = await self.db.run_read(lambda conn: queries.conversation_list(conn, user_id))
+        last = {m.conversation_id: message_out(cast(StoredMessage, m)) for m in found.newest}
 
-        def activity(conv: Conversation) -> tuple[datetime, int]:
+        def activity(conv: StoredConversation) -> tuple[datetime, int]:
             newest = last.get(conv.id)
             at = conv.last_activity_at
             return (max(at, newest.created_at) if newest is not None else at, conv.id)
 
+        conversations = cast(list[StoredConversation], found.conversations)
         conversations.sort(key=activity, reverse=True)
         return [
             ConversationSummaryOut(
-                **_conversation_out(c, members.get(c.id, [])).model_dump(),
+                **_conversation_out(c, found.members.get(c.id, [])).model_dump(),
                 last_message=last.get(c.id),
-                unread_count=unread.get(c.id, 0),
+                unread_count=found.unread.get(c.id, 0),
             )
             for c in conversations
         ]
