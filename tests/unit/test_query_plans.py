@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection
 
-from switchboard.chat.queries import newest_message_ids, unread_counts
+from switchboard.chat.queries import NEWEST_MESSAGES, UNREAD_COUNTS
 from switchboard.chat.writer import _earlier_statement
 from switchboard.notifications.service import expired_read_ids
 from switchboard.storage.database import Database
@@ -43,7 +43,7 @@ async def test_the_retry_lookup_probes_the_unique_index_once_per_key(tmp_path: P
 
 
 async def test_unread_counts_seek_past_the_last_read_message(tmp_path: Path) -> None:
-    details = await _plan_of(tmp_path, lambda conn: query_plan(conn, unread_counts(7), {}))
+    details = await _plan_of(tmp_path, lambda conn: query_plan(conn, UNREAD_COUNTS, {"user_id": 7}))
     # A range on (conversation, id) from the member's last read message onwards.
     assert any("messages" in d and "(conversation_id=? AND id>?)" in d for d in details), details
     assert not [d for d in details if d.startswith("SCAN")], details
@@ -52,7 +52,7 @@ async def test_unread_counts_seek_past_the_last_read_message(tmp_path: Path) -> 
 async def test_the_newest_message_is_one_lookup_per_conversation(tmp_path: Path) -> None:
     details = await _plan_of(
         tmp_path,
-        lambda conn: query_plan(conn, newest_message_ids(7), {}),
+        lambda conn: query_plan(conn, NEWEST_MESSAGES, {"user_id": 7}),
     )
     # max(id) of one conversation, correlated: one index step each (a GROUP BY max
     # over all the member's conversations walks every entry instead).

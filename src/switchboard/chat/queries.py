@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Row, Select, and_, bindparam, func, or_, select, update
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import Connection, Row, and_, bindparam, func, or_, select, update
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from switchboard.chat.membership import Pair
 from switchboard.errors import AppError, ForbiddenError, NotFoundError
@@ -109,6 +109,15 @@ def check_member(conn: Connection, user_id: UserId, conversation_id: int) -> Non
         raise refused[conversation_id]
 
 
+_PAGE = (
+    select(*MESSAGE_COLUMNS)
+    .where(Message.conversation_id == bindparam("conversation_id"))
+    .order_by(Message.id.desc())
+    .limit(bindparam("page_size"))
+)
+_PAGE_BEFORE = _PAGE.where(Message.id < bindparam("before_id"))
+
+
 def newest_first(
     conn: Connection,
     conversation_id: int,
@@ -116,16 +125,15 @@ def newest_first(
     limit: int,
     where: Sequence[ColumnElement[bool]] = (),
 ) -> list[Row[int, int, int, str, datetime, str | None]]:
-    """A page of a conversation's messages older than `before_id` (or the newest), newest first."""
-    stmt = (
-        select(*MESSAGE_COLUMNS)
-        .where(Message.conversation_id == conversation_id, *where)
-        .order_by(Message.id.desc())
-        .limit(limit)
-    )
-    if before_id is not None:
-        stmt = stmt.where(Message.id < before_id)
-    return list(conn.execute(stmt))
+    """A page of a conversation's messages older than `before_id` (or the newest), newest first.
+
+    `where` narrows it (a search); a plain page runs a statement built once.
+    """
+    params = {"conversation_id": conversation_id, "page_size": limit, "before_id": before_id}
+    stmt = _PAGE if before_id is None else _PAGE_BEFORE
+    if where:
+        stmt = stmt.where(*where)
+    return list(conn.execute(stmt, params))
 
 
 def move_read_mark_to(conn: Connection, user_id: UserId, conversation_id: int, mark: int) -> bool:
@@ -155,59 +163,54 @@ class ConversationList:
     unread: dict[int, int]  # conversation -> messages from others after the user's mark
 
 
+# The conversation list's statements, built once (building them per call cost more
+# CPU than running them); each takes the user as `user_id`. Its two lookups seek
+# through (conversation, id), so they cost what the caller has unread and how many
+# conversations it has, never the history: a max() per conversation is one index
+# step (a GROUP BY max walks every entry), and `id > coalesce(last read, 0)` is a
+# range where `IS NULL OR id > last read` made SQLite read every message of every
+# conversation (tests/unit/test_query_plans.py).
+_USER: BindParameter[int] = bindparam("user_id")
+_CONVERSATIONS = (
+    select(
+        Conversation.id, Conversation.title, Conversation.created_at, Conversation.last_activity_at
+    )
+    .join(_cm, _cm.conversation_id == Conversation.id)
+    .where(_cm.user_id == _USER)
+)
+_MEMBERS_OF_MINE = (
+    select(_cm.conversation_id, _cm.user_id)
+    .where(_cm.conversation_id.in_(select(_cm.conversation_id).where(_cm.user_id == _USER)))
+    .order_by(_cm.conversation_id, _cm.user_id)
+)
+# The newest message of each of the user's conversations.
+NEWEST_MESSAGES = select(*MESSAGE_COLUMNS).where(
+    Message.id.in_(
+        select(
+            select(func.max(Message.id))
+            .where(Message.conversation_id == _cm.conversation_id)
+            .scalar_subquery()
+        ).where(_cm.user_id == _USER)
+    )
+)
+# (conversation id, messages from others after the user's last read one), where any.
+UNREAD_COUNTS = (
+    select(Message.conversation_id, func.count())
+    .join(_cm, and_(_cm.conversation_id == Message.conversation_id, _cm.user_id == _USER))
+    .where(Message.sender_id != _USER, Message.id > func.coalesce(_cm.last_read_message_id, 0))
+    .group_by(Message.conversation_id)
+)
+
+
 def conversation_list(conn: Connection, user_id: UserId) -> ConversationList:
     """The user's conversations, their members, newest messages and unread counts."""
-    mine = select(_cm.conversation_id).where(_cm.user_id == user_id).scalar_subquery()
-    conversations = list(
-        conn.execute(
-            select(
-                Conversation.id,
-                Conversation.title,
-                Conversation.created_at,
-                Conversation.last_activity_at,
-            )
-            .join(_cm, _cm.conversation_id == Conversation.id)
-            .where(_cm.user_id == user_id)
-        )
-    )
+    user = {"user_id": user_id}
+    conversations = list(conn.execute(_CONVERSATIONS, user))
     if not conversations:
         return ConversationList([], {}, [], {})
     members: dict[int, list[int]] = {}
-    for cid, uid in conn.execute(
-        select(_cm.conversation_id, _cm.user_id)
-        .where(_cm.conversation_id.in_(mine))
-        .order_by(_cm.conversation_id, _cm.user_id)
-    ):
+    for cid, uid in conn.execute(_MEMBERS_OF_MINE, user):
         members.setdefault(cid, []).append(uid)
-    newest = list(
-        conn.execute(select(*MESSAGE_COLUMNS).where(Message.id.in_(newest_message_ids(user_id))))
-    )
-    unread = {cid: count for cid, count in conn.execute(unread_counts(user_id))}
+    newest = list(conn.execute(NEWEST_MESSAGES, user))
+    unread = {cid: count for cid, count in conn.execute(UNREAD_COUNTS, user)}
     return ConversationList(conversations, members, newest, unread)
-
-
-# The conversation list's two lookups seek through (conversation, id), so they cost
-# what the caller has unread and how many conversations it has, never the history: a
-# max() per conversation is one index step (a GROUP BY max walks every entry), and
-# `id > coalesce(last read, 0)` is a range where `IS NULL OR id > last read` made
-# SQLite read every message of every conversation.
-def newest_message_ids(user_id: UserId) -> Select[int | None]:
-    """The id of the newest message of each of the user's conversations."""
-    return select(
-        select(func.max(Message.id))
-        .where(Message.conversation_id == _cm.conversation_id)
-        .scalar_subquery()
-    ).where(_cm.user_id == user_id)
-
-
-def unread_counts(user_id: UserId) -> Select[int, int]:
-    """(conversation id, messages from others after the user's last read one), where any."""
-    return (
-        select(Message.conversation_id, func.count())
-        .join(_cm, and_(_cm.conversation_id == Message.conversation_id, _cm.user_id == user_id))
-        .where(
-            Message.sender_id != user_id,
-            Message.id > func.coalesce(_cm.last_read_message_id, 0),
-        )
-        .group_by(Message.conversation_id)
-    )
