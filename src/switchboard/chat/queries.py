@@ -37,8 +37,9 @@ MESSAGE_COLUMNS = (
     Message.client_msg_id,
 )
 
-# Built once: a reused statement keeps its compiled form (see writer.py).
-# Conditional, so that two receipts that race cannot move the mark backwards.
+# Built once, as the statements below: a reused statement keeps its compiled form
+# (see writer.py). Conditional, so that two receipts that race cannot move the mark
+# backwards.
 _MOVE_READ_MARK = (
     update(_cm)
     .where(

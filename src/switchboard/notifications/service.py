@@ -16,11 +16,12 @@ count it kept for that user when it applies one (`forget_unread_count`).
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Connection, Select, bindparam, delete, select, update
 
@@ -66,6 +67,22 @@ _MARK_ALL = (
     .where(Notification.user_id == bindparam("of_user"), _UNREAD, _VISIBLE)
     .values(read_at=bindparam("at"))
 )
+
+
+@functools.cache
+def _recent_statement(unread_only: bool, paged: bool) -> Select[*tuple[Any, ...]]:
+    """A page of one user's delivered notifications, newest first: four shapes, built once."""
+    stmt = (
+        select(*_COLUMNS)
+        .where(Notification.user_id == bindparam("of_user"), _VISIBLE)
+        .order_by(Notification.id.desc())
+        .limit(bindparam("page_size"))
+    )
+    if unread_only:
+        stmt = stmt.where(_UNREAD)
+    if paged:
+        stmt = stmt.where(Notification.id < bindparam("before_id"))
+    return stmt
 
 
 # How many read notifications one retention transaction deletes at most.
@@ -148,18 +165,10 @@ class NotificationService:
         before: int | None = None,
     ) -> list[StoredNotification]:
         """The user's delivered notifications, newest first (`before` pages back by id)."""
-        stmt = (
-            select(*_COLUMNS)
-            .where(Notification.user_id == user_id, _VISIBLE)
-            .order_by(Notification.id.desc())
-            .limit(limit)
-        )
-        if unread_only:
-            stmt = stmt.where(_UNREAD)
-        if before is not None:
-            stmt = stmt.where(Notification.id < before)
+        stmt = _recent_statement(unread_only, before is not None)
+        params = {"of_user": user_id, "page_size": limit, "before_id": before}
         # One hand-off to the database (an ORM session took one per statement).
-        rows = await self.db.run_read(lambda conn: list(conn.execute(stmt)))
+        rows = await self.db.run_read(lambda conn: list(conn.execute(stmt, params)))
         return cast(list[StoredNotification], rows)
 
     # -- read state --------------------------------------------------------------------
