@@ -174,6 +174,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan() -> AsyncIterator[None]:
         await upgrade_database(db)
+        db.start()
         await revocations.start()
         realtime.bind(rt)
         await backend.start()

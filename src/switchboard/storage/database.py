@@ -1,7 +1,8 @@
 """The async engine and session factory, tuned per backend.
 
 SQLite (the embedded default) runs in WAL mode with a busy timeout so that
-readers never block the writer and several processes can share one file.
+readers never block the writer and several processes can share one file; its
+checkpoints run on a thread of their own, never in a commit (checkpoints.py).
 PostgreSQL gets a bounded pool and short timeouts so that an outage turns into
 a fast 503 rather than a hang.
 
@@ -34,6 +35,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from switchboard.config import Settings
+from switchboard.storage.checkpoints import WalCheckpointer
 
 T = TypeVar("T")
 
@@ -47,6 +49,8 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
+    # Checkpoints run on their own thread, never inside a commit (checkpoints.py).
+    cursor.execute("PRAGMA wal_autocheckpoint=0")
     cursor.close()
 
 
@@ -100,6 +104,7 @@ class Database:
             self._sqlite = _sqlite_file_engine(make_url(settings.database_url))
         self._writer: ThreadPoolExecutor | None = None
         self._readers: ThreadPoolExecutor | None = None
+        self.checkpointer = WalCheckpointer(self._sqlite) if self._sqlite is not None else None
 
     @property
     def dialect(self) -> str:
@@ -162,7 +167,14 @@ class Database:
             return False
         return True
 
+    def start(self) -> None:
+        """Start what runs beside the requests: on a SQLite file, the WAL checkpoints."""
+        if self.checkpointer is not None:
+            self.checkpointer.start()
+
     async def dispose(self) -> None:
+        if self.checkpointer is not None:
+            await self.checkpointer.stop()
         await self.engine.dispose()
         for pool in (self._writer, self._readers):
             if pool is not None:

@@ -1,0 +1,92 @@
+"""WAL checkpoints on a thread of their own, so that no commit pays for one.
+
+In WAL mode a commit appends pages to the `-wal` file; a checkpoint copies
+them back into the database file and fsyncs it. SQLite's default
+(`wal_autocheckpoint`, 1,000 pages) runs that checkpoint inside whichever
+commit crosses the threshold, so one send in a few hundred waited 10–30 ms for
+an fsync: that, not the machine, was the ~19 ms p99 of 200 chats at 400
+messages/s (docs/benchmarks.md). Our connections turn the automatic
+checkpoint off (`database._sqlite_on_connect`) and `WalCheckpointer` runs a
+PASSIVE checkpoint every `CHECKPOINT_INTERVAL_SECONDS`. PASSIVE never waits
+for readers or blocks the writer: what it cannot copy yet, the next round
+does. Commits keep `synchronous=NORMAL`, so an acknowledged write is as
+durable as before (the WAL is the record; a checkpoint only moves pages).
+
+A process that never starts the checkpointer (a CLI command) leaves its pages
+to a running server's next round; and the last connection to the file to
+close checkpoints everything and removes the WAL, as SQLite always does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from typing import Literal, NamedTuple
+
+from sqlalchemy import Engine
+
+log = logging.getLogger("switchboard.storage")
+
+# Why this often: the WAL holds at most this long of writes (a few MB at the
+# fan-out rates of docs/benchmarks.md), and an idle round costs microseconds.
+CHECKPOINT_INTERVAL_SECONDS = 0.5
+
+Mode = Literal["PASSIVE", "FULL", "RESTART", "TRUNCATE"]
+
+
+class Checkpoint(NamedTuple):
+    """`PRAGMA wal_checkpoint`'s answer."""
+
+    busy: bool  # a mode that waits gave up: another connection held the lock
+    wal_frames: int  # frames in the WAL (-1: not in WAL mode)
+    copied: int  # of those, frames now in the database file
+
+
+def checkpoint(engine: Engine, mode: Mode = "PASSIVE") -> Checkpoint:
+    """Run one checkpoint of `engine`'s database on the calling thread."""
+    with engine.connect() as conn:
+        busy, frames, copied = conn.exec_driver_sql(f"PRAGMA wal_checkpoint({mode})").one()
+    return Checkpoint(bool(busy), frames, copied)
+
+
+class WalCheckpointer:
+    def __init__(self, engine: Engine, interval: float = CHECKPOINT_INTERVAL_SECONDS) -> None:
+        self._engine = engine
+        self.interval = interval
+        self._thread: ThreadPoolExecutor | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.rounds = 0  # checkpoints run so far (failed ones included)
+
+    def start(self) -> None:
+        if self._task is None:
+            self._thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-checkpoint")
+            self._task = asyncio.get_running_loop().create_task(self._rounds())
+
+    async def stop(self) -> None:
+        """Stop the rounds (a round under way finishes: a checkpoint is never cut short)."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            await asyncio.get_running_loop().run_in_executor(None, thread.shutdown)
+
+    async def _rounds(self) -> None:
+        loop = asyncio.get_running_loop()
+        failing = False
+        while True:
+            await asyncio.sleep(self.interval)
+            try:
+                await loop.run_in_executor(self._thread, checkpoint, self._engine, "PASSIVE")
+            except Exception as exc:
+                # One line when it starts failing, one when it recovers: not one a round.
+                if not failing:
+                    log.warning("WAL checkpoint failed (retrying every round): %s", exc)
+                failing = True
+            else:
+                if failing:
+                    log.info("WAL checkpoints succeed again")
+                failing = False
+            self.rounds += 1
