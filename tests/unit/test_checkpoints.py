@@ -60,7 +60,6 @@ async def test_commits_never_checkpoint(tmp_path: Path) -> None:
         own = create_engine(f"sqlite:///{tmp_path / 'wal.db'}")  # the test's own connection
         done = checkpoint(own)
         own.dispose()
-        assert not done.busy
         assert done.wal_frames > 2500
         assert done.copied == done.wal_frames
     finally:

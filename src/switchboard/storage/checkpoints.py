@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from typing import Literal, NamedTuple
+from typing import NamedTuple
 
 from sqlalchemy import Engine
 
@@ -32,22 +32,19 @@ log = logging.getLogger("switchboard.storage")
 # fan-out rates of docs/benchmarks.md), and an idle round costs microseconds.
 CHECKPOINT_INTERVAL_SECONDS = 0.5
 
-Mode = Literal["PASSIVE", "FULL", "RESTART", "TRUNCATE"]
-
 
 class Checkpoint(NamedTuple):
-    """`PRAGMA wal_checkpoint`'s answer."""
+    """`PRAGMA wal_checkpoint(PASSIVE)`'s answer (its first column, busy, is always 0)."""
 
-    busy: bool  # a mode that waits gave up: another connection held the lock
     wal_frames: int  # frames in the WAL (-1: not in WAL mode)
     copied: int  # of those, frames now in the database file
 
 
-def checkpoint(engine: Engine, mode: Mode = "PASSIVE") -> Checkpoint:
-    """Run one checkpoint of `engine`'s database on the calling thread."""
+def checkpoint(engine: Engine) -> Checkpoint:
+    """Run one PASSIVE checkpoint of `engine`'s database on the calling thread."""
     with engine.connect() as conn:
-        busy, frames, copied = conn.exec_driver_sql(f"PRAGMA wal_checkpoint({mode})").one()
-    return Checkpoint(bool(busy), frames, copied)
+        _busy, frames, copied = conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").one()
+    return Checkpoint(frames, copied)
 
 
 class WalCheckpointer:
@@ -79,7 +76,7 @@ class WalCheckpointer:
         while True:
             await asyncio.sleep(self.interval)
             try:
-                await loop.run_in_executor(self._thread, checkpoint, self._engine, "PASSIVE")
+                await loop.run_in_executor(self._thread, checkpoint, self._engine)
             except Exception as exc:
                 # One line when it starts failing, one when it recovers: not one a round.
                 if not failing:
