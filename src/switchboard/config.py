@@ -56,6 +56,8 @@ class Settings(BaseSettings):
 
     # Beyond the SPEC's table: operational knobs with production-sane defaults.
     data_dir: Path = Path("./data")
+    # SQLite writes on the event loop (no thread hand-off); False: on the writer thread.
+    sqlite_inline_writes: bool = True
     cookie_secure: bool = False
     connect_timeout_seconds: float = Field(default=10.0, gt=0)
     max_http_buffer_size: int = Field(default=1_000_000, gt=0)

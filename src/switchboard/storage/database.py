@@ -9,16 +9,24 @@ a fast 503 rather than a hang.
 The hot paths (a batch of chat messages, the rooms of a connect storm) run as
 one synchronous function over a SQLAlchemy `Connection` (`run_write`,
 `run_read`). On PostgreSQL that is the async engine's `run_sync` (asyncpg, no
-thread). On SQLite it is one hand-off to a thread of our own holding a plain
-pysqlite connection: aiosqlite hands every statement, cursor and commit to its
-thread and back (about fifteen context switches for a `SELECT 1`, measured by
+thread). On SQLite they run on plain pysqlite connections of our own:
+aiosqlite hands every statement, cursor and commit to its thread and back
+(about fifteen context switches for a `SELECT 1`, measured by
 `bench/send_path.py`), which made a four-statement batch cost milliseconds of
-CPU; one hand-off per transaction costs a fraction of that.
+CPU. Reads go to reader threads. A write transaction runs on the event loop
+itself (`sqlite_inline_writes`): a commit in WAL mode with `synchronous=NORMAL`
+appends to the WAL without an fsync, so a batch takes well under a millisecond,
+less than the two thread switches a hand-off costs. It never waits for
+another process's write lock there: with a busy timeout of 0 a locked
+database fails at once, and the transaction is run again on the writer
+thread, which waits with the usual timeout.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -27,6 +35,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -38,6 +47,8 @@ from switchboard.config import Settings
 from switchboard.storage.checkpoints import WalCheckpointer
 
 T = TypeVar("T")
+
+log = logging.getLogger("switchboard.storage")
 
 # Threads that read SQLite for `run_read` (WAL readers run in parallel with the writer).
 SQLITE_READERS = 4
@@ -104,6 +115,14 @@ class Database:
             self._sqlite = _sqlite_file_engine(make_url(settings.database_url))
         self._writer: ThreadPoolExecutor | None = None
         self._writer_conn = _WriterConnection(self._sqlite) if self._sqlite is not None else None
+        # Tried first, on the loop: busy timeout 0, so it never waits for a lock there.
+        self._inline_conn = (
+            _WriterConnection(self._sqlite, busy_timeout_ms=0)
+            if self._sqlite is not None and settings.sqlite_inline_writes
+            else None
+        )
+        # Inline transactions that found the write lock taken and ran again on the thread.
+        self.busy_fallbacks = 0
         self._readers: ThreadPoolExecutor | None = None
         self.checkpointer = WalCheckpointer(self._sqlite) if self._sqlite is not None else None
 
@@ -133,9 +152,11 @@ class Database:
     async def run_write(self, work: Callable[[Connection], T]) -> T:
         """`work(conn)` in one transaction that writes, committed before this returns.
 
-        `work` must not block on anything but the database: on SQLite it runs
-        in the database's writer thread (one at a time, after this process's
-        other writers), on PostgreSQL on the event loop through `run_sync`.
+        `work` must not block on anything but the database, and must have no
+        effect outside its transaction: on a SQLite file it runs on the event
+        loop (one at a time, after this process's other writers) and, when
+        another process holds the write lock, is rolled back and run again on
+        the writer thread. On PostgreSQL it runs on the loop through `run_sync`.
         """
         writer_conn = self._writer_conn  # None unless a SQLite file
         if writer_conn is None:
@@ -144,11 +165,20 @@ class Database:
                     return await conn.run_sync(work)
             async with self._write_lock, self.engine.begin() as conn:
                 return await conn.run_sync(work)
-        if self._writer is None:
-            self._writer = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
-        loop = asyncio.get_running_loop()
         assert self._write_lock is not None  # SQLite always has one
         async with self._write_lock:
+            inline = self._inline_conn
+            if inline is not None:
+                try:
+                    return inline.run(work)
+                except DBAPIError as exc:
+                    if not _busy(exc):
+                        raise
+                    self.busy_fallbacks += 1
+                    log.info("SQLite is locked by another connection; writing from the thread")
+            if self._writer is None:
+                self._writer = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
+            loop = asyncio.get_running_loop()
             return await loop.run_in_executor(self._writer, writer_conn.run, work)
 
     async def run_read(self, work: Callable[[Connection], T]) -> T:
@@ -183,30 +213,36 @@ class Database:
                 # Work already handed over finishes (a commit is never cut in half).
                 await asyncio.get_running_loop().run_in_executor(None, pool.shutdown)
         self._writer = self._readers = None
-        if self._writer_conn is not None:
-            self._writer_conn.close()
+        for kept in (self._writer_conn, self._inline_conn):
+            if kept is not None:
+                kept.close()
         if self._sqlite is not None:
             self._sqlite.dispose()
 
 
 class _WriterConnection:
-    """The SQLite writer thread's one connection, kept from one transaction to the next.
+    """A SQLite writer's one connection, kept from one transaction to the next.
 
     Taking a pooled connection for each transaction (checkout, then a rollback
     as it is returned) cost about 75 of the 225 µs the writer thread spent on a
     lone send's batch (`engine.begin()` against `connection.begin()`, 3,000
-    one-message batches in-process). Used by one thread at a time: the writer
-    pool has one thread, and `Database.dispose` closes it after that pool.
+    one-message batches in-process). Used by one thread at a time (the event
+    loop's, or the writer pool's one thread) under the write lock;
+    `Database.dispose` closes it after that pool.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, busy_timeout_ms: int | None = None) -> None:
         self._engine = engine
+        self._busy_timeout_ms = busy_timeout_ms
         self._conn: Connection | None = None
 
     def run(self, work: Callable[[Connection], T]) -> T:
         conn = self._conn
         if conn is None:
             conn = self._conn = self._engine.connect()
+            if self._busy_timeout_ms is not None:
+                conn.exec_driver_sql(f"PRAGMA busy_timeout={int(self._busy_timeout_ms)}")
+                conn.commit()  # ends the autobegun transaction; the work opens its own
         try:
             with conn.begin():
                 return work(conn)
@@ -218,7 +254,15 @@ class _WriterConnection:
     def close(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
+            if self._busy_timeout_ms is not None:
+                conn.invalidate()  # its timeout must not reach the pool's other users
             conn.close()
+
+
+def _busy(exc: DBAPIError) -> bool:
+    """Whether SQLite refused for a lock held elsewhere (SQLITE_BUSY and its variants)."""
+    orig = exc.orig
+    return isinstance(orig, sqlite3.Error) and orig.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
 
 
 def _read(engine: Engine, work: Callable[[Connection], T]) -> T:
