@@ -83,7 +83,7 @@ class MessageWriter:
         members = self.members
         known = members.known({(s.conversation_id, s.sender_id) for s in batch})
         epoch = members.epoch  # before the transaction reads (MemberCache.remember)
-        # One transaction, one hand-off to the database (see Database.run_write).
+        # One transaction for the batch (see Database.run_write).
         stored = await self.db.run_write(lambda conn: _store(conn, batch, known))
         members.remember(stored.confirmed, epoch)
         # Committed: the broadcasts leave (in id order), then every sender is answered.

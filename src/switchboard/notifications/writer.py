@@ -104,7 +104,7 @@ class NotificationWriter:
         self, batch: list[NotifyJob], now: datetime
     ) -> tuple[list[dict[UserId, int]], dict[UserId, int]]:
         """One transaction: every request's rows and the due ones' counts; (ids, counts)."""
-        # One transaction, one hand-off to the database (Database.run_write).
+        # One transaction for the batch (Database.run_write).
         return await self.db.run_write(lambda conn: _store_batch(conn, batch, now))
 
 

@@ -11,9 +11,9 @@ notifications/writer.py use it.
 Before taking a batch the drain lets the event loop settle: it yields turns
 while the queue still grows (at most `_MAX_SETTLE_TURNS`). Sends of one burst
 reach the queue over a few turns (a read, then the handler task), and a batch
-that takes them all shares what each batch costs — the transaction, the hand-off
-to the database thread and, above all, one socket write per recipient of its
-broadcasts. An idle writer waits one turn, a few microseconds.
+that takes them all shares what each batch costs — the transaction (its
+commit, and on PostgreSQL its round trips) and, above all, one socket write per
+recipient of its broadcasts. An idle writer waits one turn, a few microseconds.
 """
 
 from __future__ import annotations
