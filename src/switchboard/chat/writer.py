@@ -86,12 +86,10 @@ class MessageWriter:
         # One transaction for the batch (see Database.run_write).
         stored = await self.db.run_write(lambda conn: _store(conn, batch, known))
         members.remember(stored.confirmed, epoch)
-        # Committed: the broadcasts leave (in id order), then every sender is answered.
-        if stored.new:
-            try:
-                await self.published(stored.new)
-            except Exception:
-                log.exception("broadcasting a batch of %d messages failed", len(stored.new))
+        # Committed: every sender is answered, then the broadcasts leave (in id order).
+        # An answer is a future: its handler acks on the next loop turn, after this
+        # publish has queued the broadcasts (in one process) and before the flush it
+        # scheduled, so a sender's socket takes its broadcasts and its acks in one write.
         for send, message, created in stored.results:
             if send.done.done():
                 continue
@@ -101,6 +99,11 @@ class MessageWriter:
                 )
             else:
                 send.done.set_result((message, created))
+        if stored.new:
+            try:
+                await self.published(stored.new)
+            except Exception:
+                log.exception("broadcasting a batch of %d messages failed", len(stored.new))
 
 
 @dataclass(slots=True)
