@@ -105,8 +105,26 @@ class MessageOut(BaseModel):
 
     @functools.cached_property
     def wire(self) -> dict[str, Any]:
-        """The JSON form, built once: a send's broadcast and its ack share it."""
-        return self.model_dump(mode="json")
+        """The JSON form, built once: a send's broadcast and its ack share it.
+
+        `model_dump(mode="json")`'s output, built directly: the dump cost
+        about 3.5 µs a message on the send path, the dict a fifth of that.
+        tests/unit/test_message_wire.py holds the two equal.
+        """
+        return {
+            "id": self.id,
+            "conversation_id": self.conversation_id,
+            "sender_id": self.sender_id,
+            "body": self.body,
+            "created_at": _json_time(self.created_at),
+            "client_msg_id": self.client_msg_id,
+        }
+
+
+def _json_time(value: datetime) -> str:
+    """A datetime as pydantic writes it in JSON (ISO 8601, UTC as `Z`)."""
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 class ConversationOut(BaseModel):

@@ -68,13 +68,18 @@ class DriverInsert:
             sql = self._statements[len(rows)] = (
                 self._head + ", ".join([self._row] * len(rows)) + self._tail
             )
-        processors = self._processors
         params: list[Any] = []
+        # Rows of a batch share values (one timestamp for all): a column's value
+        # that is the previous row's object is not processed again.
+        last: list[tuple[Any, Any] | None] = [None] * len(self._processors)
         for row in rows:
-            params.extend(
-                value if process is None else process(value)
-                for process, value in zip(processors, row, strict=True)
-            )
+            for j, (process, value) in enumerate(zip(self._processors, row, strict=True)):
+                if process is not None:
+                    seen = last[j]
+                    if seen is None or seen[0] is not value:
+                        seen = last[j] = (value, process(value))
+                    value = seen[1]
+                params.append(value)
         return [row[0] for row in execute_on_driver(conn, sql, params)]
 
     def _prepare(self, dialect: Dialect) -> None:
