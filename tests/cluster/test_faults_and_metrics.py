@@ -39,6 +39,12 @@ async def test_metrics_parse_and_counters_move_with_traffic(nodes: Nodes) -> Non
     ada_sock, _ = await connect(node.url, ada)
     bob_sock, bob_rec = await connect(node.url, bob, events={"/chat": ["message:new"]})
     try:
+        # Presence reaches Redis a round trip after the connect is acknowledged
+        # (asked over HTTP, so that the socket counters below see only the three).
+        async def bob_online() -> bool:
+            return (await online_on(node, ada.token, [bob.id]))[str(bob.id)]
+
+        await eventually(bob_online, timeout=10, interval=0.05)
         for _ in range(3):
             ack = await ada_sock.call("presence:query", {"user_ids": [bob.id]}, namespace="/chat")
             assert ack == {"ok": True, "online": {str(bob.id): True}}
