@@ -142,6 +142,32 @@ async def test_emit_facade_from_an_http_route_reaches_the_users_sockets(tmp_path
         await app.ctx.realtime.to_user(bob.id, "poke", {})  # type: ignore[attr-defined]
 
 
+async def test_a_socket_is_online_when_its_connect_is_answered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Presence is written before the CONNECT answer leaves, however slow the store.
+
+    A store that takes 300 ms to add (Redis far away, or busy) stands in for the
+    round trip: a client told it is connected must already count as online.
+    """
+    async with _in_process_server(tmp_path) as (url, app):
+        presence = app.ctx.realtime.presence  # type: ignore[attr-defined]
+        add = presence.add
+
+        async def slow_add(user_id: int, sid: str) -> bool:
+            await asyncio.sleep(0.3)
+            result: bool = await add(user_id, sid)
+            return result
+
+        monkeypatch.setattr(presence, "add", slow_add)
+        user = await register(url)
+        tab, _ = await connect(url, user, namespaces=("/chat",))
+        try:
+            assert await presence.is_online(user.id)
+        finally:
+            await tab.disconnect()
+
+
 async def test_two_apps_in_one_process_do_not_share_state(tmp_path: Path) -> None:
     async with (
         _in_process_server(tmp_path / "a") as (url_a, app_a),

@@ -40,6 +40,7 @@ from switchboard.errors import (
 )
 from switchboard.realtime.auth import authenticate_handshake
 from switchboard.realtime.ratelimit import TokenBucket
+from switchboard.realtime.recovery import Admission
 from switchboard.realtime.state import SocketState
 from switchboard.transport import ConnectAttempt, ConnectRefused, Socket
 from switchboard.transport.server import SESSION_ENDING_REASONS
@@ -164,9 +165,10 @@ class SocketNamespace:
         state.jti, state.session_start = claims.jti, claims.session_start
         recovery = self.rt.recovery
         if recovery is None:
-            sock = self.rt.io.accept(attempt, rooms=rooms)
+            admission = Admission(self.rt.io.reserve(attempt, rooms=rooms), {})
         else:
-            sock = await recovery.connect(attempt, claims.user_id, rooms)
+            admission = await recovery.connect(attempt, claims.user_id, rooms)
+        sock = admission.sock
         previous = sock.state
         if isinstance(previous, SocketState):
             # A live socket taken over by its reconnect: it never left presence.
@@ -174,6 +176,13 @@ class SocketNamespace:
             if previous.expiry is not None:
                 previous.expiry.cancel()
         sock.state = state
+        if not state.counted:
+            # Before the answer: a client told it is connected is online for
+            # every node's presence query (with Redis, a round trip later would
+            # leave a window in which it is not). Broadcasts meanwhile are held.
+            state.counted = True
+            await self.rt.socket_connected(self.name, Sid(sock.sid), state.user_id)
+        admission.release(self.rt.io)
         if sock.connected:
             self._schedule_expiry(sock.sid, state)
 
@@ -188,9 +197,6 @@ class SocketNamespace:
         state = sock.state
         if not isinstance(state, SocketState):
             return
-        if not state.counted:
-            state.counted = True
-            await self.rt.socket_connected(self.name, Sid(sock.sid), state.user_id)
         await self.after_connect(SocketContext(Sid(sock.sid), state.user_id, self.name))
 
     def on_event(self, sock: Socket, args: list[Any], ack_id: int | None) -> None:

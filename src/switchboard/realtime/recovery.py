@@ -7,8 +7,8 @@ answer carries the same pid, reports `socket.recovered === true`.
 
 This module decides *whether* and *from where* a session is restored, and
 runs the restore on the transport's primitives (`reserve` a socket that holds
-broadcasts, `release` it with the CONNECT answer, the missed entries and what
-was held); the log and the sessions live behind `EventLog`
+broadcasts; its `Admission` then `release`s it with the CONNECT answer, the
+missed entries and what was held); the log and the sessions live behind `EventLog`
 (event_log.py; backends/memory.py, backends/redis_log.py).
 
 Where Socket.IO for Node fails and this does not:
@@ -30,7 +30,8 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from switchboard.metrics import Metrics
 from switchboard.realtime.event_log import (
@@ -41,7 +42,7 @@ from switchboard.realtime.event_log import (
     format_pos,
     parse_pos,
 )
-from switchboard.transport import ConnectAttempt, Server, Socket, encode_event
+from switchboard.transport import ConnectAttempt, Outgoing, Server, Socket, encode_event
 from switchboard.transport.server import TRANSPORT_CLOSE
 
 log = logging.getLogger("switchboard.realtime.recovery")
@@ -54,6 +55,25 @@ _CATCH_UP_SECONDS = 5.0
 def new_pid() -> str:
     """A private session id: only the socket's own client ever sees it."""
     return secrets.token_urlsafe(18)
+
+
+@dataclass(slots=True)
+class Admission:
+    """A socket reserved for a CONNECT (holding broadcasts) and the answer it is owed.
+
+    Nothing reaches the client until `release`: the caller finishes what the
+    client may rely on once it is connected (presence) in between.
+    """
+
+    sock: Socket
+    answer: dict[str, Any]
+    first: list[Outgoing] = field(default_factory=list)
+    after: Pos | None = None
+    last: Pos | None = None
+
+    def release(self, io: Server) -> None:
+        """Send the CONNECT answer, the replayed entries, then what was held."""
+        io.release(self.sock, self.answer, self.first, after=self.after, last=self.last)
 
 
 @dataclass(slots=True)
@@ -114,8 +134,11 @@ class Recovery:
 
     # -- CONNECT ---------------------------------------------------------------------
 
-    async def connect(self, attempt: ConnectAttempt, user_id: int, rooms: list[str]) -> Socket:
-        """Accept an authenticated CONNECT: restored when it may be, else a new session."""
+    async def connect(self, attempt: ConnectAttempt, user_id: int, rooms: list[str]) -> Admission:
+        """Admit an authenticated CONNECT: restored when it may be, else a new session.
+
+        The socket is reserved, not yet released: the caller sends the answer.
+        """
         namespace = attempt.namespace.name
         claim = await self.claim(attempt, user_id)
         if claim is None:
@@ -147,12 +170,11 @@ class Recovery:
         last = claim.client_offset if claim.client_offset == session.last_sent else None
         if replay.entries:
             last = replay.entries[-1][0]
-        self.io.release(sock, {"pid": session.pid}, first, after=replay.upto, last=last)
         self.track(sock.sid, namespace, Track(session.pid, session.user_id, session.start))
         self.metrics.recovery_successes.inc()
-        return sock
+        return Admission(sock, {"pid": session.pid}, first, after=replay.upto, last=last)
 
-    def _new_session(self, sock: Socket, user_id: int, rooms: list[str]) -> Socket:
+    def _new_session(self, sock: Socket, user_id: int, rooms: list[str]) -> Admission:
         """A fresh pid; a claimed socket that could not be restored keeps only `rooms`."""
         namespace = sock.namespace.name
         for room in set(sock.rooms) - set(rooms):
@@ -162,8 +184,7 @@ class Recovery:
         pid = new_pid()
         self.track(sock.sid, namespace, Track(pid, user_id, start))
         # What was held belongs to the abandoned session; the new one starts now.
-        self.io.release(sock, {"pid": pid}, after=held[-1][0] if held else None)
-        return sock
+        return Admission(sock, {"pid": pid}, after=held[-1][0] if held else None)
 
     async def claim(self, attempt: ConnectAttempt, user_id: int) -> Claim | None:
         """Take the session a CONNECT payload asks for, if this user may have it; else None."""

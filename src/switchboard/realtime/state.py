@@ -31,5 +31,5 @@ class SocketState:
         # Which token (and session) the socket runs on: a revocation ends it.
         self.jti: str | None = None
         self.session_start: float | None = None
-        # In presence and the socket gauges (set once `on_connected` has run).
+        # In presence and the socket gauges (set before the CONNECT answer leaves).
         self.counted = False
