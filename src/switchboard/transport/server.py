@@ -99,6 +99,9 @@ class Server:
         self._ping_due = self.timers.queue(opts.ping_interval, self._send_ping)
         self._pong_due = self.timers.queue(opts.ping_timeout, self._pong_missed)
         self._connect_due = self.timers.queue(opts.connect_timeout, self._connect_expired)
+        self._open_templates = {
+            upgrades: self._open_template(upgrades=upgrades) for upgrades in (False, True)
+        }
 
     # -- namespaces ----------------------------------------------------------------------
 
@@ -122,10 +125,13 @@ class Server:
         return conn
 
     def open_packet(self, conn: Connection, *, upgrades: bool) -> eio.Outgoing:
+        return self._open_templates[upgrades].packet(conn.sid)
+
+    def _open_template(self, *, upgrades: bool) -> eio.OpenTemplate:
         opts = self.options
-        return eio.encode_open(
+        return eio.OpenTemplate(
             eio.OpenInfo(
-                sid=conn.sid,
+                sid="-",
                 upgrades=["websocket"] if upgrades and opts.upgrades else [],
                 pingInterval=round(opts.ping_interval * 1000),
                 pingTimeout=round(opts.ping_timeout * 1000),

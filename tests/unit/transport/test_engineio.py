@@ -157,3 +157,19 @@ def test_polling_body_joins_packets_with_the_separator():
         (eio.MESSAGE, b"\x01"),
         (eio.PING, ""),
     ]
+
+
+@pytest.mark.parametrize("sid", ["a", "AbC-_09xyzAbC-_09xyz", 'odd "sid" \\ é'])
+@pytest.mark.parametrize("upgrades", [[], ["websocket"]])
+def test_open_template_fills_in_the_sid_of_a_full_open_packet(
+    sid: str, upgrades: list[str]
+) -> None:
+    info = {"upgrades": upgrades, "pingInterval": 25000, "pingTimeout": 20000}
+    template = eio.OpenTemplate(eio.OpenInfo(sid="-", maxPayload=1000, **info))
+    packet = template.packet(sid)
+    assert packet.parts[0][0] == "0"
+    decoded = eio.decode_open(packet.parts[0][1:])
+    assert decoded == eio.OpenInfo(sid=sid, maxPayload=1000, **info)
+    # Byte for byte what encoding the whole model gives.
+    whole = eio.OpenInfo(sid=sid, maxPayload=1000, **info)
+    assert packet.parts[0] == "0" + whole.model_dump_json(by_alias=True)
