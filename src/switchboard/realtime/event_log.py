@@ -25,6 +25,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
+from switchboard.transport.socketio import dumps
+
 Pos = tuple[int, int]
 ZERO: Pos = (0, 0)
 
@@ -66,11 +68,15 @@ class LogRecord:
         return cls("event", event, args, rooms, skip)
 
     def to_json(self) -> str:
+        """The record as JSON (raises TypeError for values JSON cannot carry, such as bytes).
+
+        Arguments are encoded as the wire encodes them (`socketio.dumps`), so a
+        record read back from JSON is delivered as the same text.
+        """
         if self.kind in ("join", "leave"):
             return json.dumps({"k": self.kind, "u": self.user_id, "j": self.room})
-        return json.dumps(
-            {"k": "event", "e": self.event, "a": self.args, "r": self.rooms, "s": self.skip},
-            separators=(",", ":"),
+        return dumps(
+            {"k": "event", "e": self.event, "a": self.args, "r": self.rooms, "s": self.skip}
         )
 
     @classmethod
