@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -62,6 +63,39 @@ async def test_concurrent_connects_and_disconnects_report_each_transition_once(
     finally:
         await a.store.close()
         await b.store.close()
+
+
+async def test_a_connect_storm_is_written_in_a_few_round_trips(
+    redis_server: RedisProcess,
+) -> None:
+    """Changes that queue while one is in flight share the next pipeline, in order."""
+    node = Node(redis_server, "storm")
+    await node.store.start()
+    pipelines = 0
+    make_pipeline = node.store.redis.pipeline
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal pipelines
+        pipelines += 1
+        return make_pipeline(*args, **kwargs)
+
+    node.store.redis.pipeline = counted  # type: ignore[method-assign]
+    users = range(1, 101)
+    try:
+        came_online = await asyncio.gather(
+            *(node.store.add(uid, Sid(f"s{uid}-{k}")) for uid in users for k in range(2))
+        )
+        assert sum(came_online) == len(users)
+        assert 1 <= pipelines <= 3  # 200 changes; one round trip each before
+        assert await node.store.online_user_ids() == set(users)
+        # An add and a remove of the same socket in one batch apply in order.
+        added, removed = await asyncio.gather(
+            node.store.add(500, Sid("brief")), node.store.remove(500, Sid("brief"))
+        )
+        assert (added, removed) == (True, True)
+        assert not await node.store.is_online(500)
+    finally:
+        await node.store.close()
 
 
 async def test_two_survivors_reap_a_dead_node_once(redis_server: RedisProcess) -> None:

@@ -123,6 +123,10 @@ return went_off
 """
 
 
+# A queued presence change: its script, user, socket, and who waits for the result.
+_Change = tuple[Any, UserId, Sid, "asyncio.Future[bool]"]
+
+
 class ClusterPresence:
     """`PresenceStore` backed by Redis, shared by every node of a cluster."""
 
@@ -143,6 +147,9 @@ class ClusterPresence:
         # True until Redis is known to match the mirror (at start, after an error).
         self._dirty = True
         self._lock = asyncio.Lock()
+        self._queued: list[_Change] = []  # changes waiting for the next pipeline
+        self._sending = False
+        self._sender: asyncio.Task[None] | None = None
         self._task: asyncio.Task[None] | None = None
         self._reap_after = 0.0
         self._add = redis.register_script(_ADD)
@@ -165,6 +172,9 @@ class ClusterPresence:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self._sender is not None:
+            with contextlib.suppress(RedisError, OSError):
+                await self._sender  # changes already queued are sent, not dropped
         self._local.clear()
         with contextlib.suppress(RedisError, OSError):
             await self._sync_now()
@@ -258,20 +268,53 @@ class ClusterPresence:
         return await self._apply(self._remove, user_id, sid)
 
     async def _apply(self, script: Any, user_id: UserId, sid: Sid) -> bool:
+        """Queue one change; True when it made the user change state cluster-wide.
+
+        A connect waits for its change before it is answered, so changes are not
+        sent one round trip each: what queues while a batch is in flight leaves
+        in the next one, as one pipeline, in order. A reconnect storm of
+        thousands of sockets then costs a few round trips, not thousands.
+        """
         # While Redis is down only the mirror changes; the next sync reports
         # the transitions, so connects never wait on a dead Redis.
         if self._dirty:
             return False
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._queued.append((script, user_id, sid, done))
+        if not self._sending:
+            self._sending = True
+            self._sender = asyncio.get_running_loop().create_task(self._send_queued())
+        return await done
+
+    async def _send_queued(self) -> None:
+        try:
+            while self._queued:
+                batch, self._queued = self._queued, []
+                results = await self._send(batch)
+                for (_script, _uid, _sid, done), result in zip(batch, results, strict=True):
+                    if not done.done():
+                        done.set_result(result)
+        finally:
+            self._sending = False
+            for *_change, done in self._queued:  # only if cancelled at close
+                if not done.done():
+                    done.set_result(False)
+            self._queued = []
+
+    async def _send(self, batch: list[_Change]) -> list[bool]:
         try:
             async with self._lock:
                 if self._dirty:
-                    return False
-                return bool(await script(args=[PREFIX, self.node_id, sid, user_id]))
+                    return [False] * len(batch)
+                pipe = self.redis.pipeline(transaction=False)
+                for script, user_id, sid, _done in batch:
+                    await script(args=[PREFIX, self.node_id, sid, user_id], client=pipe)
+                return [bool(result) for result in await pipe.execute()]
         except (RedisError, OSError) as exc:
             log.warning("redis unreachable, presence kept locally: %s", exc)
             self._dirty = True
             self._set_redis_up(False)
-            return False
+            return [False] * len(batch)
 
     async def is_online(self, user_id: UserId) -> bool:
         return bool(await self.redis.sismember(PREFIX + "online", str(user_id)))
