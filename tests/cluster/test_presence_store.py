@@ -98,6 +98,30 @@ async def test_a_connect_storm_is_written_in_a_few_round_trips(
         await node.store.close()
 
 
+async def test_a_failed_presence_write_answers_and_is_resynced(
+    redis_server: RedisProcess,
+) -> None:
+    """A batch that fails in an unexpected way answers its connects (no transition)
+    and leaves the store to the next heartbeat's resync, which reports the change."""
+    node = Node(redis_server, "broken")
+    await node.store.start()
+    make_pipeline = node.store.redis.pipeline
+
+    def broken(*_args: Any, **_kwargs: Any) -> Any:
+        raise RuntimeError("not a Redis error")
+
+    node.store.redis.pipeline = broken  # type: ignore[method-assign]
+    try:
+        assert await asyncio.wait_for(node.store.add(7, Sid("s7")), 5) is False
+        assert not await node.store.is_online(7)
+        node.store.redis.pipeline = make_pipeline  # type: ignore[method-assign]
+        await node.store.tick()
+        assert await node.store.is_online(7)
+        assert (7, True) in node.announced
+    finally:
+        await node.store.close()
+
+
 async def test_two_survivors_reap_a_dead_node_once(redis_server: RedisProcess) -> None:
     dead = Node(redis_server, "dead", ttl=0.5)
     s1, s2 = Node(redis_server, "s1"), Node(redis_server, "s2")

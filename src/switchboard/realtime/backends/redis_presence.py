@@ -287,19 +287,21 @@ class ClusterPresence:
         return await done
 
     async def _send_queued(self) -> None:
+        batch: list[_Change] = []
         try:
             while self._queued:
                 batch, self._queued = self._queued, []
-                results = await self._send(batch)
-                for (_script, _uid, _sid, done), result in zip(batch, results, strict=True):
-                    if not done.done():
-                        done.set_result(result)
+                _answer(batch, await self._send(batch))
+                batch = []
+        except Exception:
+            # Redis and the mirror may now differ: the next heartbeat resyncs.
+            log.exception("writing presence changes failed")
+            self._dirty = True
         finally:
+            # No connect waits forever on its change: what is left reports no transition.
             self._sending = False
-            for *_change, done in self._queued:  # only if cancelled at close
-                if not done.done():
-                    done.set_result(False)
-            self._queued = []
+            left, self._queued = batch + self._queued, []
+            _answer(left, [False] * len(left))
 
     async def _send(self, batch: list[_Change]) -> list[bool]:
         try:
@@ -332,3 +334,9 @@ class ClusterPresence:
     def local_user_count(self) -> int:
         """Distinct users with a socket on this node (the per-node gauge)."""
         return len(set(self._local.values()))
+
+
+def _answer(batch: list[_Change], results: list[bool]) -> None:
+    for (_script, _user_id, _sid, done), result in zip(batch, results, strict=True):
+        if not done.done():
+            done.set_result(result)
