@@ -148,8 +148,7 @@ class ClusterPresence:
         self._dirty = True
         self._lock = asyncio.Lock()
         self._queued: list[_Change] = []  # changes waiting for the next pipeline
-        self._sending = False
-        self._sender: asyncio.Task[None] | None = None
+        self._sender: asyncio.Task[None] | None = None  # sends the queue while it runs
         self._task: asyncio.Task[None] | None = None
         self._reap_after = 0.0
         self._add = redis.register_script(_ADD)
@@ -281,8 +280,7 @@ class ClusterPresence:
             return False
         done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._queued.append((script, user_id, sid, done))
-        if not self._sending:
-            self._sending = True
+        if self._sender is None or self._sender.done():
             self._sender = asyncio.get_running_loop().create_task(self._send_queued())
         return await done
 
@@ -299,7 +297,6 @@ class ClusterPresence:
             self._dirty = True
         finally:
             # No connect waits forever on its change: what is left reports no transition.
-            self._sending = False
             left, self._queued = batch + self._queued, []
             _answer(left, [False] * len(left))
 
