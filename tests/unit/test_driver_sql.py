@@ -16,6 +16,7 @@ from tests.support.database import migrated
 _table = Message.metadata.tables[Message.__tablename__]
 _COLUMNS = ("conversation_id", "sender_id", "body", "client_msg_id", "created_at")
 AT = datetime(2026, 12, 1, 17, 6, 58, 987919, tzinfo=UTC)
+WHOLE_SECOND = datetime(2026, 12, 1, 17, 6, 59, tzinfo=UTC)
 
 
 def _conversation(conn: Connection) -> tuple[int, int]:
@@ -63,6 +64,30 @@ async def test_rows_read_back_as_sqlalchemy_wrote_them(tmp_path: Path) -> None:
             ("second 'quoted'", "key-1", AT),
             ("orm", None, AT),
         ]
+    finally:
+        await db.dispose()
+
+
+@pytest.mark.parametrize("at", [AT, WHOLE_SECOND])
+async def test_the_timestamp_is_stored_as_sqlalchemy_stores_it(
+    tmp_path: Path, at: datetime
+) -> None:
+    """Byte for byte: SQL compares these as text, so `…:59` and `…:59.000000` would differ."""
+    db = await migrated(tmp_path)
+    driver = DriverInsert(_table, _COLUMNS, "id")
+
+    def work(conn: Connection) -> list[str]:
+        uid, cid = _conversation(conn)
+        driver.run(conn, [(cid, uid, "driver", None, at), (cid, uid, "driver", None, at)])
+        conn.execute(
+            insert(Message).values(conversation_id=cid, sender_id=uid, body="core", created_at=at)
+        )
+        query = text("SELECT created_at FROM messages ORDER BY id")
+        return [str(created) for (created,) in conn.execute(query)]
+
+    try:
+        driver_text, again, core_text = await db.run_write(work)
+        assert driver_text == again == core_text
     finally:
         await db.dispose()
 

@@ -88,4 +88,10 @@ class DriverInsert:
         names = ", ".join(quote(column.name) for column in self._columns)
         self._head = f"INSERT INTO {quote(self._table.name)} ({names}) VALUES "  # noqa: S608
         self._tail = f" RETURNING {quote(self._returning.name)}"
-        self._processors = [column.type.bind_processor(dialect) for column in self._columns]
+        # The dialect's own type (`dialect_impl`), as SQLAlchemy's statements use:
+        # a timestamp then leaves as SQLAlchemy's text, once per batch, where the
+        # generic type's naive datetime went to sqlite3's adapter for every row,
+        # which writes a whole second without its `.000000`.
+        self._processors = [
+            column.type.dialect_impl(dialect).bind_processor(dialect) for column in self._columns
+        ]
