@@ -45,6 +45,7 @@ from sqlalchemy.ext.asyncio import (
 
 from switchboard.config import Settings
 from switchboard.storage.checkpoints import WalCheckpointer
+from switchboard.transport.socketio import dumps
 
 T = TypeVar("T")
 
@@ -73,11 +74,12 @@ def create_engine(settings: Settings) -> AsyncEngine:
             from pathlib import Path
 
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 10})
+        engine = create_async_engine(url, json_serializer=dumps, connect_args={"timeout": 10})
         event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
         return engine
     return create_async_engine(
         url,
+        json_serializer=dumps,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_pre_ping=True,
@@ -93,7 +95,9 @@ def _sqlite_file_engine(url: URL) -> Engine | None:
         return None  # another connection would see another, empty database
     sync_url = url.set(drivername="sqlite")
     # A connection is used by one thread at a time, but not always the same one.
-    engine = create_sync_engine(sync_url, connect_args={"timeout": 10, "check_same_thread": False})
+    engine = create_sync_engine(
+        sync_url, json_serializer=dumps, connect_args={"timeout": 10, "check_same_thread": False}
+    )
     event.listen(engine, "connect", _sqlite_on_connect)
     return engine
 

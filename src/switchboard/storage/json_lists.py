@@ -12,7 +12,6 @@ a JSON object, read as rows of `key` and `value`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -22,6 +21,8 @@ from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.sql.selectable import TableValuedAlias
+
+from switchboard.transport.socketio import dumps
 
 
 class _JsonRows(FunctionElement[Any]):
@@ -69,7 +70,7 @@ def in_json_list(
 
 def json_list(values: Iterable[Any]) -> str:
     """The value to bind for an `in_json_list` parameter."""
-    return _dumps(list(values))
+    return dumps(list(values))
 
 
 def json_members(name: str) -> TableValuedAlias:
@@ -79,8 +80,4 @@ def json_members(name: str) -> TableValuedAlias:
 
 def json_object(mapping: Mapping[Any, Any]) -> str:
     """The value to bind for a `json_members` parameter (keys become strings)."""
-    return _dumps({str(k): v for k, v in mapping.items()})
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return dumps({str(k): v for k, v in mapping.items()})
