@@ -27,11 +27,12 @@ log = logging.getLogger("switchboard")
 
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
     from switchboard.app import create_app
     from switchboard.banner import startup_lines
     from switchboard.logs import configure_logging
-    from switchboard.transport import fast_websocket_protocol
+    from switchboard.transport import fast_http_protocol, fast_websocket_protocol
 
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_json or settings.env == "production")
@@ -70,11 +71,12 @@ def _serve(args: argparse.Namespace) -> int:
         forwarded_allow_ips=args.forwarded_allow_ips,
         timeout_graceful_shutdown=max(1, int(settings.shutdown_grace_seconds)),
         # /socket.io/ upgrades take the transport's fast path; any other WebSocket
-        # of the app is handed to uvicorn's own protocol.
+        # of the app is handed to uvicorn's own protocol. A new connection that
+        # opens with such an upgrade reaches it without uvicorn's HTTP parser.
         ws=fast_websocket_protocol(app.realtime_endpoint),
         ws_max_size=settings.max_http_buffer_size,
         loop="uvloop",
-        http="httptools",
+        http=fast_http_protocol(app.realtime_endpoint, HttpToolsProtocol),
         lifespan="on",
     )
     server = _DrainingServer(config)

@@ -20,6 +20,7 @@ from typing import Any
 
 import uvicorn
 from starlette.types import Receive, Scope, Send
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from switchboard.transport import (
     ConnectAttempt,
@@ -30,6 +31,7 @@ from switchboard.transport import (
     Server,
     ServerOptions,
     Socket,
+    fast_http_protocol,
     fast_websocket_protocol,
 )
 
@@ -111,7 +113,7 @@ def main(*, portable: bool = False) -> None:
         port=args.port,
         ws="websockets-sansio" if portable else fast_websocket_protocol(endpoint),
         loop="uvloop",
-        http="httptools",
+        http="httptools" if portable else fast_http_protocol(endpoint, HttpToolsProtocol),
         lifespan="off",
         log_level="warning",
     )

@@ -9,6 +9,8 @@ Layers, bottom up:
   recipient, and each connection is written once per loop iteration);
 - `fastws.py`: WebSocket connections on raw asyncio protocol callbacks,
   plugged into uvicorn as its WebSocket protocol class;
+- `front.py`: uvicorn's HTTP protocol class in front of it, so a connection
+  that opens with our upgrade skips uvicorn's HTTP parser;
 - `asgi.py`: long-polling, and WebSocket through any ASGI server.
 """
 
@@ -16,6 +18,7 @@ from switchboard.transport.asgi import EngineAsgi
 from switchboard.transport.connection import Connection, Handshake
 from switchboard.transport.engineio import Outgoing
 from switchboard.transport.fastws import Endpoint, RequestHead, fast_websocket_protocol
+from switchboard.transport.front import fast_http_protocol
 from switchboard.transport.server import Server, ServerOptions
 from switchboard.transport.socketio import encode_event
 from switchboard.transport.sockets import (
@@ -43,5 +46,6 @@ __all__ = [
     "ServerOptions",
     "Socket",
     "encode_event",
+    "fast_http_protocol",
     "fast_websocket_protocol",
 ]

@@ -48,7 +48,7 @@ from switchboard.transport.websocket import (
 
 log = logging.getLogger("switchboard.transport")
 
-_MAX_HEAD_BYTES = 65536
+MAX_HEAD_BYTES = 65536
 
 
 @dataclass(slots=True)
@@ -146,7 +146,7 @@ def parse_request(data: bytes, scheme: str, remote: str | None) -> RequestHead:
     return RequestHead(method, unquote(path), dict(parse_qsl(query)), headers, scheme, remote)
 
 
-def _http_error(transport: asyncio.Transport, status: int, message: str) -> None:
+def http_error(transport: asyncio.Transport, status: int, message: str) -> None:
     body = eio_error_body(message)
     reason = {400: "Bad Request", 403: "Forbidden"}.get(status, "Error")
     transport.write(
@@ -184,7 +184,7 @@ def fast_websocket_protocol(endpoint: Endpoint | None = None) -> type[asyncio.Pr
     return type("EngineWebSocketProtocol", (EngineWebSocketProtocol,), {"endpoint": endpoint})
 
 
-def _find_endpoint(config: Any) -> Endpoint | None:
+def find_endpoint(config: Any) -> Endpoint | None:
     """The endpoint of the app uvicorn serves: on the app, or under its middleware.
 
     `uvicorn.Config.loaded_app` is the app wrapped in uvicorn's own middleware
@@ -210,7 +210,7 @@ class EngineWebSocketProtocol(asyncio.Protocol):
         self.app_state = app_state
         self.transport: asyncio.Transport | None = None
         self._head = b""
-        self._endpoint = self.endpoint or _find_endpoint(config)
+        self._endpoint = self.endpoint or find_endpoint(config)
         self.conn: Connection | None = None
         self.sink: FastWebSocketSink | None = None
         self.parser: FrameParser | None = None
@@ -284,8 +284,8 @@ class EngineWebSocketProtocol(asyncio.Protocol):
         self._head += data
         end = self._head.find(b"\r\n\r\n")
         if end < 0:
-            if len(self._head) > _MAX_HEAD_BYTES:
-                _http_error(transport, 400, "Request too large")
+            if len(self._head) > MAX_HEAD_BYTES:
+                http_error(transport, 400, "Request too large")
             return
         raw, rest = self._head[: end + 4], self._head[end + 4 :]
         self._head = b""
@@ -294,7 +294,7 @@ class EngineWebSocketProtocol(asyncio.Protocol):
         try:
             request = parse_request(raw[:-4], scheme, peer[0] if peer else None)
         except ValueError:
-            _http_error(transport, 400, "Bad request")
+            http_error(transport, 400, "Bad request")
             return
         endpoint = self._endpoint
         if endpoint is None or not request.path.startswith(endpoint.path):
@@ -335,12 +335,12 @@ class EngineWebSocketProtocol(asyncio.Protocol):
         ):
             problem = "Bad WebSocket handshake"
         if problem is not None:
-            _http_error(transport, 400, problem)
+            http_error(transport, 400, problem)
             return
         if endpoint.check is not None:
             status = endpoint.check(request)
             if status is not None:
-                _http_error(transport, status, "Forbidden")
+                http_error(transport, status, "Forbidden")
                 return
         extensions = (
             negotiate_deflate(request.headers.get("sec-websocket-extensions"))
@@ -353,7 +353,7 @@ class EngineWebSocketProtocol(asyncio.Protocol):
         if sid is not None:
             conn = server.sessions.get(sid)
             if conn is None:
-                _http_error(transport, 400, "Session ID unknown")
+                http_error(transport, 400, "Session ID unknown")
                 return
             if not server.begin_upgrade(conn, sink):
                 # A known session that cannot take this socket (already upgraded): the
