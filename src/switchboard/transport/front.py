@@ -26,7 +26,6 @@ from switchboard.transport.fastws import (
     Endpoint,
     EngineWebSocketProtocol,
     fast_websocket_protocol,
-    find_endpoint,
     http_error,
 )
 
@@ -39,12 +38,17 @@ def fast_http_protocol(
 ) -> type[asyncio.Protocol]:
     """A uvicorn HTTP protocol class: our upgrades to the fast path, the rest to `http`."""
     ws = fast_websocket_protocol(endpoint)
-    return type("FrontProtocol", (FrontProtocol,), {"ws_class": ws, "http_class": http})
+    # Without an endpoint the WebSocket class finds the app's; under another
+    # path than the default, its upgrades simply take uvicorn's way to it.
+    prefix = b"GET " + (endpoint.path if endpoint else "/socket.io/").encode()
+    attributes = {"ws_class": ws, "http_class": http, "prefix": prefix}
+    return type("FrontProtocol", (FrontProtocol,), attributes)
 
 
 class FrontProtocol(asyncio.Protocol):
     ws_class: ClassVar[type[EngineWebSocketProtocol]]
     http_class: ClassVar[type[asyncio.Protocol]]
+    prefix: ClassVar[bytes]  # how the request line of our upgrades starts
 
     def __init__(
         self, config: Any, server_state: Any, app_state: Any = None, _loop: Any = None
@@ -55,8 +59,6 @@ class FrontProtocol(asyncio.Protocol):
         self._loop = _loop
         self.transport: asyncio.Transport | None = None
         self._head = b""
-        endpoint = self.ws_class.endpoint or find_endpoint(config)
-        self._prefix = b"GET " + (endpoint.path if endpoint else "/socket.io/").encode()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
@@ -73,7 +75,7 @@ class FrontProtocol(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         head = self._head + data
-        prefix = self._prefix
+        prefix = self.prefix
         if not head.startswith(prefix[: len(head)]):
             self._hand_over(self._http(), head)
             return
