@@ -184,7 +184,7 @@ def fast_websocket_protocol(endpoint: Endpoint | None = None) -> type[asyncio.Pr
     return type("EngineWebSocketProtocol", (EngineWebSocketProtocol,), {"endpoint": endpoint})
 
 
-def find_endpoint(config: Any) -> Endpoint | None:
+def _find_endpoint(config: Any) -> Endpoint | None:
     """The endpoint of the app uvicorn serves: on the app, or under its middleware.
 
     `uvicorn.Config.loaded_app` is the app wrapped in uvicorn's own middleware
@@ -210,7 +210,7 @@ class EngineWebSocketProtocol(asyncio.Protocol):
         self.app_state = app_state
         self.transport: asyncio.Transport | None = None
         self._head = b""
-        self._endpoint = self.endpoint or find_endpoint(config)
+        self._endpoint = self.endpoint or _find_endpoint(config)
         self.conn: Connection | None = None
         self.sink: FastWebSocketSink | None = None
         self.parser: FrameParser | None = None
