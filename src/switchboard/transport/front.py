@@ -1,8 +1,8 @@
 """Which protocol serves a new connection: ours for a WebSocket that opens with our upgrade.
 
 uvicorn accepts an HTTP protocol *class* (`http=` in `uvicorn.Config`). The
-class `fast_http_protocol(endpoint)` makes reads a new connection's first
-request head. When it is a WebSocket upgrade under the endpoint's path (what
+class that `fast_http_protocol(endpoint, http)` makes reads a new connection's
+first request head. When it is a WebSocket upgrade under the endpoint's path (what
 every Socket.IO client sends on a new WebSocket connection), the connection
 goes straight to `EngineWebSocketProtocol`; anything else goes, bytes
 untouched, to uvicorn's own HTTP protocol, which serves the connection from
@@ -10,9 +10,10 @@ then on (and still hands later upgrades on it to the `ws=` class).
 
 Why: through uvicorn's HTTP protocol, an upgrade costs a protocol object,
 two address lookups, a parse with a Python callback per header and a rebuilt
-copy of the request before our protocol sees it, about a tenth of the
-server's CPU in a connect storm. uvicorn stays the server: sockets, TLS,
-lifespan, signals, shutdown and every other request are its own.
+copy of the request before our protocol sees it: without them a connect
+storm costs about a quarter less server CPU per connect (docs/benchmarks.md).
+uvicorn stays the server: sockets, TLS, lifespan, signals, shutdown and every
+other request are its own.
 """
 
 from __future__ import annotations
