@@ -170,3 +170,20 @@ async def test_an_endless_head_under_the_path_is_refused(tmp_path: Path, end: by
         assert head.startswith(b"HTTP/1.1 400 ")
         writer.close()
         assert CountingHttp.made == 0
+
+
+async def test_shutdown_ends_a_connection_that_has_not_finished_its_first_request(
+    tmp_path: Path,
+) -> None:
+    """uvicorn waits for every connection it tracks: the front's must end when told to."""
+    async with contextlib.AsyncExitStack() as stack:
+        port = await stack.enter_async_context(serving(tmp_path))
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\n")
+        await writer.drain()
+        await asyncio.sleep(0.1)  # the front now holds a partial head
+        started = asyncio.get_running_loop().time()
+        await asyncio.wait_for(stack.aclose(), 10)  # server.should_exit, then its task
+        assert asyncio.get_running_loop().time() - started < 5
+        assert await asyncio.wait_for(reader.read(), 5) == b""  # closed, nothing answered
+        writer.close()
