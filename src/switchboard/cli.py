@@ -27,7 +27,6 @@ log = logging.getLogger("switchboard")
 
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
-    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
     from switchboard.app import create_app
     from switchboard.banner import startup_lines
@@ -76,7 +75,7 @@ def _serve(args: argparse.Namespace) -> int:
         ws=fast_websocket_protocol(app.realtime_endpoint),
         ws_max_size=settings.max_http_buffer_size,
         loop="uvloop",
-        http=fast_http_protocol(app.realtime_endpoint, HttpToolsProtocol),
+        http=fast_http_protocol(app.realtime_endpoint),
         lifespan="on",
     )
     server = _DrainingServer(config)

@@ -20,7 +20,6 @@ from typing import Any
 
 import uvicorn
 from starlette.types import Receive, Scope, Send
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from switchboard.transport import (
     ConnectAttempt,
@@ -113,7 +112,7 @@ def main(*, portable: bool = False) -> None:
         port=args.port,
         ws="websockets-sansio" if portable else fast_websocket_protocol(endpoint),
         loop="uvloop",
-        http="httptools" if portable else fast_http_protocol(endpoint, HttpToolsProtocol),
+        http="httptools" if portable else fast_http_protocol(endpoint),
         lifespan="off",
         log_level="warning",
     )

@@ -14,13 +14,13 @@ from tests.support.server import REPO, ServerProcess, free_port
 
 EXAMPLES = REPO / "examples"
 _FENCE = re.compile(r"```sh\n(.*?)```", re.S)
-_FAST_PATH = "--ws switchboard.transport.fastws:WebSocketProtocol"
+_FAST_PATH = "--http switchboard.transport.front:HttpProtocol --ws switchboard.transport.fastws:WebSocketProtocol"
 
 StartExample = Callable[..., ServerProcess]
 
 
 def readme_script(example: str, port: int, *, fast_path: bool = True) -> str:
-    """The README block that runs uvicorn, on `port` (and without `--ws` on request).
+    """The README block that runs uvicorn, on `port` (and without `--http`/`--ws` on request).
 
     `exec` makes uvicorn the process the test stops by PID.
     """

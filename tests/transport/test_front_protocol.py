@@ -21,6 +21,7 @@ import httpx
 import pytest
 import uvicorn
 from fastapi import WebSocket
+from uvicorn.protocols.http import httptools_impl
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from switchboard.app import SwitchboardApp, create_app
@@ -55,7 +56,8 @@ def _app(tmp_path: Path) -> SwitchboardApp:
 
 
 @contextlib.asynccontextmanager
-async def serving(tmp_path: Path) -> AsyncIterator[int]:
+async def serving(tmp_path: Path, *, import_strings: bool = False) -> AsyncIterator[int]:
+    """`import_strings`: the classes as `uvicorn --http … --ws …` names them, not built here."""
     app = _app(tmp_path)
     port = free_port()
     config = uvicorn.Config(
@@ -65,8 +67,16 @@ async def serving(tmp_path: Path) -> AsyncIterator[int]:
         log_config=None,
         lifespan="on",
         loop="uvloop",
-        ws=fast_websocket_protocol(app.realtime_endpoint),
-        http=fast_http_protocol(app.realtime_endpoint, CountingHttp),
+        ws=(
+            "switchboard.transport.fastws:WebSocketProtocol"
+            if import_strings
+            else fast_websocket_protocol(app.realtime_endpoint)
+        ),
+        http=(
+            "switchboard.transport.front:HttpProtocol"
+            if import_strings
+            else fast_http_protocol(app.realtime_endpoint, CountingHttp)
+        ),
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
@@ -112,6 +122,24 @@ async def test_an_upgrade_opening_a_connection_is_served_without_uvicorns_http_p
         assert b'0{"sid":' in opening  # the Engine.IO OPEN packet in its first frame
         writer.close()
         assert CountingHttp.made == 0
+
+
+async def test_the_command_line_class_finds_the_app_and_uvicorns_own_protocol(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`uvicorn --http switchboard.transport.front:HttpProtocol`: built without the app,
+    it serves our upgrades itself and hands the rest to uvicorn's httptools protocol."""
+    monkeypatch.setattr(httptools_impl, "HttpToolsProtocol", CountingHttp)
+    async with serving(tmp_path, import_strings=True) as port:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(_upgrade())
+        assert (await _read_head(reader)).startswith(b"HTTP/1.1 101 ")
+        assert b'0{"sid":' in await asyncio.wait_for(reader.read(4096), 5)
+        writer.close()
+        assert CountingHttp.made == 0
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            assert (await client.get("/healthz")).status_code == 200
+        assert CountingHttp.made == 1
 
 
 async def test_plain_requests_and_polling_go_to_uvicorn(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""`uvicorn --ws switchboard.transport.fastws:WebSocketProtocol` finds the app's transport.
+"""`uvicorn --ws switchboard.transport.fastws:WebSocketProtocol` finds the app's transport,
+with or without `--http switchboard.transport.front:HttpProtocol` in front.
 
 The fast path answers a bad Engine.IO upgrade with its own HTTP 400 (and a JSON
 body), where the portable ASGI path would close the WebSocket (uvicorn: 403):
@@ -22,9 +23,11 @@ from websockets.exceptions import InvalidStatus
 
 from tests.support.server import REPO, free_port
 
+_FRONT = ["--http", "switchboard.transport.front:HttpProtocol"]
 
-@pytest.fixture
-def uvicorn_server(tmp_path: Path):  # type: ignore[no-untyped-def]
+
+@pytest.fixture(params=[[], _FRONT], ids=["ws", "http-and-ws"])
+def uvicorn_server(tmp_path: Path, request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
     port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")},
@@ -42,6 +45,7 @@ def uvicorn_server(tmp_path: Path):  # type: ignore[no-untyped-def]
             "tests.transport.host_app:app",
             "--ws",
             "switchboard.transport.fastws:WebSocketProtocol",
+            *request.param,
             "--port",
             str(port),
             "--log-level",

@@ -1,6 +1,7 @@
 """The ASGI application: Django, with Switchboard mounted in front of it.
 
-uvicorn shop.asgi:application --ws switchboard.transport.fastws:WebSocketProtocol
+uvicorn shop.asgi:application --http switchboard.transport.front:HttpProtocol \
+    --ws switchboard.transport.fastws:WebSocketProtocol
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Which protocol serves a new connection: ours for a WebSocket that opens with our upgrade.
 
-uvicorn accepts an HTTP protocol *class* (`http=` in `uvicorn.Config`). The
-class that `fast_http_protocol(endpoint, http)` makes reads a new connection's
+uvicorn accepts an HTTP protocol *class* (`http=` in `uvicorn.Config`, or
+`--http module:Class` on its command line). The class that
+`fast_http_protocol(endpoint)` makes, or `HttpProtocol` here, reads a new connection's
 first request head. When it is a WebSocket upgrade under the endpoint's path (what
 every Socket.IO client sends on a new WebSocket connection), the connection
 goes straight to `EngineWebSocketProtocol`; anything else goes, bytes
@@ -35,9 +36,13 @@ _UPGRADE = re.compile(rb"\r\nupgrade[ \t]*:[ \t]*websocket[ \t]*\r\n", re.IGNORE
 
 
 def fast_http_protocol(
-    endpoint: Endpoint | None, http: type[asyncio.Protocol]
+    endpoint: Endpoint | None = None, http: type[asyncio.Protocol] | None = None
 ) -> type[asyncio.Protocol]:
-    """A uvicorn HTTP protocol class: our upgrades to the fast path, the rest to `http`."""
+    """A uvicorn HTTP protocol class: our upgrades to the fast path, the rest to `http`.
+
+    `http` None: uvicorn's httptools protocol (what uvicorn picks with httptools
+    installed, as `uvicorn[standard]` has it).
+    """
     ws = fast_websocket_protocol(endpoint)
     # Without an endpoint the WebSocket class finds the app's; under another
     # path than the default, its upgrades simply take uvicorn's way to it.
@@ -48,7 +53,7 @@ def fast_http_protocol(
 
 class FrontProtocol(asyncio.Protocol):
     ws_class: ClassVar[type[EngineWebSocketProtocol]]
-    http_class: ClassVar[type[asyncio.Protocol]]
+    http_class: ClassVar[type[asyncio.Protocol] | None]  # None: uvicorn's httptools protocol
     prefix: ClassVar[bytes]  # how the request line of our upgrades starts
 
     def __init__(
@@ -98,7 +103,7 @@ class FrontProtocol(asyncio.Protocol):
 
     def _http(self) -> asyncio.Protocol:
         """uvicorn's HTTP protocol, made as uvicorn makes it."""
-        make = cast(Any, self.http_class)
+        make = cast(Any, self.http_class or _httptools_protocol())
         return cast(
             asyncio.Protocol,
             make(
@@ -117,3 +122,15 @@ class FrontProtocol(asyncio.Protocol):
         transport.set_protocol(protocol)
         protocol.connection_made(transport)
         protocol.data_received(data)
+
+
+def _httptools_protocol() -> type[asyncio.Protocol]:
+    # Imported when first needed: the transport itself does not depend on uvicorn.
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    return HttpToolsProtocol
+
+
+# For `uvicorn --http switchboard.transport.front:HttpProtocol`: the WebSocket class
+# finds the transport on the app uvicorn serves (`app.realtime_endpoint`).
+HttpProtocol = fast_http_protocol()
