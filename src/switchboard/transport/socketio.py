@@ -108,9 +108,10 @@ def _loads(body: str) -> Any:
         return orjson.loads(body)
     except orjson.JSONDecodeError:
         pass
-    # orjson refuses valid JSON that Python can hold: a lone surrogate escape
-    # ("\\ud800"), integers past 64 bits. The standard parser takes them, so the
-    # application can refuse them with an error ack instead of a dropped connection.
+    # orjson refuses valid JSON that Python can hold, a lone surrogate escape
+    # ("\\ud800"): the standard parser takes it, so the application can refuse it
+    # with an error ack instead of a dropped connection. (An integer past 64 bits
+    # orjson reads as a float, which the payload models refuse like the integer.)
     try:
         return json.loads(body, parse_constant=_not_json)
     except (ValueError, RecursionError):
