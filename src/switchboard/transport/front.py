@@ -125,7 +125,8 @@ class FrontProtocol(asyncio.Protocol):
 
 
 def _httptools_protocol() -> type[asyncio.Protocol]:
-    # Imported when first needed: the transport itself does not depend on uvicorn.
+    # Looked up per connection, not at import: the transport itself does not depend
+    # on uvicorn (after the first time, a dictionary lookup in `sys.modules`).
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
     return HttpToolsProtocol
