@@ -92,6 +92,8 @@ class Server:
         # Told when a connection is cut for falling behind (metrics, logs).
         self.on_overflow: Callable[[Connection], None] = lambda _conn: None
         self._dirty: list[Connection] = []
+        # Connections that got an ack since the last flush: written first (see `_flush`).
+        self._replied: list[Connection] = []
         self._flush_scheduled = False
         self._tasks: set[asyncio.Task[Any]] = set()
         self.timers: Timers[Connection] = Timers()
@@ -198,16 +200,33 @@ class Server:
             asyncio.get_running_loop().call_soon(self._flush)
 
     def _flush(self) -> None:
+        """Write every dirty connection once; those waiting on an ack first.
+
+        A committed batch reaches hundreds of sockets and answers a few senders:
+        with the senders' acks written first, a client waiting on one can send
+        its next request while the broadcasts are still being written (fan-out
+        to 100 sockets: about 7 % more deliveries a second, at less CPU per
+        message; docs/benchmarks.md). Every replied connection is also in
+        `_dirty`, where its now empty queue is passed over.
+        """
         self._flush_scheduled = False
         dirty, self._dirty = self._dirty, []
+        if self._replied:
+            replied, self._replied = self._replied, []
+            for conn in replied:
+                if conn.out:
+                    self._write(conn)
         for conn in dirty:
             conn.dirty = False
             if conn.out:
-                try:
-                    conn.sink.flush(conn)
-                except Exception:
-                    log.exception("writing to a transport failed", extra={"eio_sid": conn.sid})
-                    self.close(conn, TRANSPORT_ERROR, packet=False, discard=True)
+                self._write(conn)
+
+    def _write(self, conn: Connection) -> None:
+        try:
+            conn.sink.flush(conn)
+        except Exception:
+            log.exception("writing to a transport failed", extra={"eio_sid": conn.sid})
+            self.close(conn, TRANSPORT_ERROR, packet=False, discard=True)
 
     def send(self, sock: Socket, packet: eio.Outgoing) -> None:
         """One packet to one socket (not held, not counted in the log)."""
@@ -218,7 +237,10 @@ class Server:
 
     def ack(self, sock: Socket, ack_id: int | None, args: list[Any]) -> None:
         if ack_id is not None:
-            self.send(sock, sio.encode(sio.ACK, sock.namespace.name, args, ack_id))
+            conn = sock.conn
+            conn.push(sio.encode(sio.ACK, sock.namespace.name, args, ack_id))
+            if conn.dirty:  # not when closed (push drops the packet)
+                self._replied.append(conn)
 
     def recipients(
         self, namespace: str, rooms: list[str] | None = None, skip: str | None = None

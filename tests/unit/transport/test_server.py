@@ -548,6 +548,36 @@ async def test_event_and_ack(server):
     assert sink.texts()[-1] == '437["ok","x"]'
 
 
+class OrderedSink(RawSink):
+    """Notes in a shared list the order in which the connections were written."""
+
+    def __init__(self, order: list[OrderedSink]) -> None:
+        super().__init__()
+        self.order = order
+
+    def flush(self, conn: Connection) -> None:
+        self.order.append(self)
+        super().flush(conn)
+
+
+async def test_a_flush_writes_the_acked_connections_first(server):
+    """A broadcast and an ack in one loop turn: the acked socket goes out first, still in
+    one write with its share of the broadcast, and everyone else once after it."""
+    order: list[OrderedSink] = []
+    _handler, pairs = await room_of(server, 20, sink_type=lambda: OrderedSink(order))
+    order.clear()
+    server.broadcast("/", sio.encode_event("/", ["news", "hello"]), rooms=["r"])
+    acked = [pairs[13], pairs[7]]
+    for conn, _sink in acked:
+        sock = conn.sockets["/"]
+        server.ack(sock, 5, ["ok"])
+    await asyncio.sleep(0)
+    assert order[:2] == [sink for _conn, sink in acked]
+    assert sorted(map(id, order)) == sorted(id(sink) for _conn, sink in pairs)  # once each
+    for _conn, sink in acked:
+        assert sink.texts()[-2:] == ['42["news","hello"]', '435["ok"]']
+
+
 async def test_binary_event_is_reassembled(server):
     handler = Handler(server)
     server.add_namespace("/", handler)
