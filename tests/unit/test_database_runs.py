@@ -72,3 +72,31 @@ async def test_the_database_can_be_used_again_after_dispose(tmp_path: Path) -> N
         assert await db.run_write(_increment) == 2
     finally:
         await db.dispose()
+
+
+def _pragmas(conn: Connection) -> dict[str, int]:
+    names = ("journal_mode", "synchronous", "foreign_keys", "temp_store", "wal_autocheckpoint")
+    return {name: conn.exec_driver_sql(f"PRAGMA {name}").scalar_one() for name in names}
+
+
+async def test_every_sqlite_connection_is_set_up_alike(tmp_path: Path) -> None:
+    """Writers, readers and the ORM's connections: WAL, NORMAL, FKs, temp store in memory.
+
+    temp_store=MEMORY keeps a many-row statement's journal out of a temporary
+    file (bench/sqlite_batch.py); the others are the durability of operations.md.
+    """
+    db = await _database(f"sqlite+aiosqlite:///{tmp_path / 'r.db'}", tmp_path)
+    expected = {
+        "journal_mode": "wal",
+        "synchronous": 1,  # NORMAL
+        "foreign_keys": 1,
+        "temp_store": 2,  # MEMORY
+        "wal_autocheckpoint": 0,
+    }
+    try:
+        assert await db.run_write(_pragmas) == expected
+        assert await db.run_read(_pragmas) == expected
+        async with db.engine.connect() as conn:
+            assert await conn.run_sync(_pragmas) == expected
+    finally:
+        await db.dispose()

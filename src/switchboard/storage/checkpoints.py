@@ -6,7 +6,7 @@ them back into the database file and fsyncs it. SQLite's default
 commit crosses the threshold, so one send in a few hundred waited 10–30 ms for
 an fsync: that, not the machine, was the ~19 ms p99 of 200 chats at 400
 messages/s (docs/benchmarks.md). Our connections turn the automatic
-checkpoint off (`database._sqlite_on_connect`) and `WalCheckpointer` runs a
+checkpoint off (`database.sqlite_on_connect`) and `WalCheckpointer` runs a
 PASSIVE checkpoint every `CHECKPOINT_INTERVAL_SECONDS`. PASSIVE never waits
 for readers or blocks the writer: what it cannot copy yet, the next round
 does. Commits keep `synchronous=NORMAL`, so an acknowledged write is as
