@@ -56,6 +56,7 @@ SQLITE_READERS = 4
 
 
 def sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
+    """Set up each SQLite connection we open (a SQLAlchemy `connect` event listener)."""
     cursor = dbapi_conn.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
