@@ -12,6 +12,15 @@ for readers or blocks the writer: what it cannot copy yet, the next round
 does. Commits keep `synchronous=NORMAL`, so an acknowledged write is as
 durable as before (the WAL is the record; a checkpoint only moves pages).
 
+Under writes that never pause, PASSIVE alone never lets the WAL start over:
+SQLite rewinds it only when a write begins after a checkpoint copied every
+frame, and a commit always lands while a round is copying. In a sustained
+`notify` max phase the `-wal` file grew to 296 MB in ten seconds. So when a
+round finds at least `RESTART_FRAMES` frames, a second PASSIVE round runs
+while holding this process's write lock (`Database`'s): it copies only what
+was committed during the first, a few milliseconds of writes that wait for
+it, and the next write starts the WAL over.
+
 A process that never starts the checkpointer (a CLI command) leaves its pages
 to a running server's next round; and the last connection to the file to
 close checkpoints everything and removes the WAL, as SQLite always does.
@@ -31,6 +40,8 @@ log = logging.getLogger("switchboard.storage")
 # Why this often: the WAL holds at most this long of writes (a few MB at the
 # fan-out rates of docs/benchmarks.md), and an idle round costs microseconds.
 CHECKPOINT_INTERVAL_SECONDS = 0.5
+# SQLite's own automatic checkpoint threshold: past it a round makes the WAL start over.
+RESTART_FRAMES = 1000
 
 
 class Checkpoint(NamedTuple):
@@ -48,9 +59,20 @@ def checkpoint(engine: Engine) -> Checkpoint:
 
 
 class WalCheckpointer:
-    def __init__(self, engine: Engine, interval: float = CHECKPOINT_INTERVAL_SECONDS) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        interval: float = CHECKPOINT_INTERVAL_SECONDS,
+        *,
+        write_lock: asyncio.Lock | None = None,
+        restart_frames: int = RESTART_FRAMES,
+    ) -> None:
         self._engine = engine
         self.interval = interval
+        # The lock every writer of this process takes: held for a catch-up round.
+        self._write_lock = write_lock
+        self.restart_frames = restart_frames
+        self.catch_ups = 0  # rounds run under the write lock
         self._thread: ThreadPoolExecutor | None = None
         self._task: asyncio.Task[None] | None = None
         self.rounds = 0  # checkpoints run so far (failed ones included)
@@ -76,7 +98,11 @@ class WalCheckpointer:
         while True:
             await asyncio.sleep(self.interval)
             try:
-                await loop.run_in_executor(self._thread, checkpoint, self._engine)
+                done = await loop.run_in_executor(self._thread, checkpoint, self._engine)
+                if done.wal_frames >= self.restart_frames and self._write_lock is not None:
+                    async with self._write_lock:
+                        await loop.run_in_executor(self._thread, checkpoint, self._engine)
+                    self.catch_ups += 1
             except Exception as exc:
                 # One line when it starts failing, one when it recovers: not one a round.
                 if not failing:

@@ -135,7 +135,11 @@ class Database:
         # Inline transactions that found the write lock taken and ran again on the thread.
         self.busy_fallbacks = 0
         self._readers: ThreadPoolExecutor | None = None
-        self.checkpointer = WalCheckpointer(self._sqlite) if self._sqlite is not None else None
+        self.checkpointer = (
+            WalCheckpointer(self._sqlite, write_lock=self._write_lock)
+            if self._sqlite is not None
+            else None
+        )
 
     @property
     def dialect(self) -> str:
