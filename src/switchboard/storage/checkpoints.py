@@ -37,8 +37,8 @@ from sqlalchemy import Engine
 
 log = logging.getLogger("switchboard.storage")
 
-# Why this often: the WAL holds at most this long of writes (a few MB at the
-# fan-out rates of docs/benchmarks.md), and an idle round costs microseconds.
+# Why this often: the WAL holds about this long of writes (up to ~30 MB at the
+# benchmarks' write rates, see RESTART_FRAMES), and an idle round costs microseconds.
 CHECKPOINT_INTERVAL_SECONDS = 0.5
 # SQLite's own automatic checkpoint threshold: past it a round makes the WAL start over.
 RESTART_FRAMES = 1000
