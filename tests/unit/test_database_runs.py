@@ -74,7 +74,7 @@ async def test_the_database_can_be_used_again_after_dispose(tmp_path: Path) -> N
         await db.dispose()
 
 
-def _pragmas(conn: Connection) -> dict[str, int]:
+def _pragmas(conn: Connection) -> dict[str, int | str]:  # journal_mode is a name
     names = ("journal_mode", "synchronous", "foreign_keys", "temp_store", "wal_autocheckpoint")
     return {name: conn.exec_driver_sql(f"PRAGMA {name}").scalar_one() for name in names}
 
